@@ -187,6 +187,8 @@ type TicketFilter struct {
 	Category string
 	OPD      string
 	Phone    string // complainant or submitter
+	Open     bool   // only open statuses (diterima, diteruskan, diproses)
+	Central  bool   // only tickets the central store knows (a central id)
 	Limit    int
 	Offset   int
 }
@@ -269,6 +271,16 @@ type Tx interface {
 	Session(key string) (*Session, error)
 	PutSession(s *Session) error
 	DeleteSession(key string) error
+
+	// EnqueueJob queues a central store job and sets j.ID. A second create
+	// job for one ticket changes nothing and returns fresh=false.
+	EnqueueJob(j *Job) (fresh bool, err error)
+	// Seen records that (kind, key) was handled at at; fresh=false when it
+	// was already recorded (deduplication of central updates, reminders).
+	Seen(kind, key string, at time.Time) (fresh bool, err error)
+	// TicketByCentralID returns the ticket with that central store id, or
+	// ErrUnknownTicket.
+	TicketByCentralID(id string) (*Ticket, error)
 }
 
 // ConversationItem is one line of a phone's conversation.

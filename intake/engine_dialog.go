@@ -1,0 +1,224 @@
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+func (c *conv) dialogEnv(limit int) DialogEnv {
+	_, vol := c.r.volunteers[c.m.Phone]
+	return DialogEnv{Categories: c.r.catalog.All(), Volunteer: vol, Limit: limit, Texts: c.r.texts}
+}
+
+func smsSessionKey(phone string) string { return "sms:" + phone }
+
+// smsSession is what an SMS session stores: the dialog, and whether it
+// started unsolicited (a message without keyword).
+type smsSession struct {
+	DialogState
+	Auto bool `json:"auto,omitempty"`
+}
+
+// dialog continues an SMS menu session if the sender has one. A message
+// with a keyword ends the session and is handled as that command.
+func (c *conv) dialog(cmd Command) (note string, handled bool, err error) {
+	key := smsSessionKey(c.m.Phone)
+	s, err := c.tx.Session(key)
+	if errors.Is(err, ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("load session: %w", err)
+	}
+	if !c.now.Before(s.Expires) || cmd.Kind != KindNone {
+		return "", false, c.tx.DeleteSession(key)
+	}
+	var st smsSession
+	if err := json.Unmarshal([]byte(s.State), &st); err != nil {
+		c.e.logger.Warn("dropping unreadable session", "error", err)
+		return "", false, c.tx.DeleteSession(key)
+	}
+	out := StepDialog(c.dialogEnv(LimitSMS), st.DialogState, c.m.Text)
+	if st.Auto && st.Step == StepMain && out.State.Step == StepMain && !out.End {
+		// No answer to a menu nobody asked for: perhaps a robot answering
+		// our prompt. It leaves the dialog and counts as unsolicited, so
+		// two robots can't keep each other busy.
+		return "", false, c.tx.DeleteSession(key)
+	}
+	note, err = c.dialogOutput(out, st.Auto && out.State.Step == StepMain)
+	return note, true, err
+}
+
+// startMenu opens a menu session. auto is set when the message had no
+// keyword: such starts count against the cap on unsolicited replies.
+func (c *conv) startMenu(auto bool) (string, error) {
+	kind := "menu"
+	if auto {
+		capped, err := c.overHelpCap()
+		if err != nil || capped {
+			return "unknown_capped", err
+		}
+		kind = "menu_auto"
+	}
+	out := StartDialog(c.dialogEnv(LimitSMS))
+	if err := c.saveSession(out.State, auto); err != nil {
+		return "", err
+	}
+	return "menu", c.queue(Outgoing{Channel: c.m.Channel, To: c.m.From, Phone: c.m.Phone,
+		Text: out.Text, Kind: kind, InboundID: c.m.ID, NextAt: c.now})
+}
+
+func (c *conv) saveSession(st DialogState, auto bool) error {
+	b, err := json.Marshal(smsSession{DialogState: st, Auto: auto})
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	s := &Session{Key: smsSessionKey(c.m.Phone), Phone: c.m.Phone, State: string(b),
+		Updated: c.now, Expires: c.now.Add(c.r.SessionTimeout)}
+	if err := c.tx.PutSession(s); err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	return nil
+}
+
+// dialogOutput acts on one step of an SMS dialog: the next prompt, or the
+// action that ends it. auto keeps the session marked unsolicited while it
+// has not left the main menu.
+func (c *conv) dialogOutput(out DialogOutput, auto bool) (string, error) {
+	if out.End {
+		if err := c.tx.DeleteSession(smsSessionKey(c.m.Phone)); err != nil {
+			return "", fmt.Errorf("end session: %w", err)
+		}
+	} else if err := c.saveSession(out.State, auto); err != nil {
+		return "", err
+	}
+	if note, acted, err := c.dialogAction(out); acted || err != nil {
+		return note, err
+	}
+	return "menu_step", c.queue(Outgoing{Channel: c.replyChannel(), To: c.m.From, Phone: c.m.Phone,
+		Text: out.Text, Kind: "menu", InboundID: c.m.ID, NextAt: c.now})
+}
+
+// dialogAction carries out what a finished dialog asked for.
+func (c *conv) dialogAction(out DialogOutput) (note string, acted bool, err error) {
+	st := out.State
+	switch out.Action {
+	case ActionFile:
+		cmd := Command{Kind: KindComplaint, Keyword: "MENU", Category: st.Category,
+			Location: st.Location, Text: st.Description, Structured: true}
+		if !st.ForResident {
+			note, err = c.complaint(cmd, c.m.Phone, "", "")
+			return note, true, err
+		}
+		cmd.Resident, cmd.ResidentName = st.Resident, st.ResidentName
+		if cmd.Resident == "" {
+			cmd.Resident = "-"
+		}
+		note, err = c.kim(cmd)
+		return note, true, err
+	case ActionStatus:
+		note, err = c.status(Command{Kind: KindStatus, Keyword: "CEK", Ticket: out.Ticket})
+		return note, true, err
+	case ActionHelp:
+		return "help", true, c.reply("help", "help", c.helpData())
+	}
+	return "", false, nil
+}
+
+// replyChannel is the channel answers go out on: the one the message came
+// in on, except USSD, whose answers are screens (an SMS copy goes on any
+// SMS channel).
+func (c *conv) replyChannel() string {
+	if c.m.Channel == ChannelUSSD {
+		return ""
+	}
+	return c.m.Channel
+}
+
+// USSD answers one request of a USSD gateway. The dialog is replayed from
+// the inputs the gateway sends each time, so a session needs no stored
+// state and a repeated request gets the same answer; the request is kept
+// as an inbound message keyed by session and inputs, so a repeat never
+// files a second ticket.
+func (e *Engine) USSD(ctx context.Context, r USSDRequest) (USSDResponse, error) {
+	var resp USSDResponse
+	res := &Result{}
+	m := Message{Channel: ChannelUSSD, ExternalID: r.SessionID + "|" + r.Text, From: r.Phone,
+		To: r.ServiceCode, Text: lastInput(r.Text), Raw: ussdRaw(r), Received: e.clock.Now()}
+	err := e.update(ctx, func(tx Tx) error {
+		res.Replies, resp = nil, USSDResponse{}
+		return e.ussdTx(tx, &m, r, res, &resp)
+	}, res)
+	return resp, err
+}
+
+func (e *Engine) ussdTx(tx Tx, m *Message, r USSDRequest, res *Result, resp *USSDResponse) error {
+	phone, kind := NormalizePhone(m.From)
+	if kind != AddrMobile {
+		*resp = USSDResponse{Text: "Nomor tidak dikenal.", End: true}
+		return nil
+	}
+	m.Phone = phone
+	id, fresh, err := tx.InsertInbound(m)
+	if err != nil {
+		return fmt.Errorf("insert inbound: %w", err)
+	}
+	m.ID, res.InboundID, res.Duplicate = id, id, !fresh
+	c := &conv{e: e, r: e.rules.Load(), tx: tx, m: m, res: res, now: e.clock.Now(), screen: resp}
+	if c.r.blocked[phone] {
+		*resp = USSDResponse{Text: "Layanan tidak tersedia.", End: true}
+		return tx.MarkInbound(id, "", "blocked")
+	}
+	if !fresh {
+		return c.ussdRepeat(r)
+	}
+	out := ReplayUSSD(c.dialogEnv(LimitUSSD), r.Text)
+	*resp = USSDResponse{Text: out.Text, End: out.End}
+	note, _, err := c.dialogAction(out)
+	if err != nil {
+		return err
+	}
+	if note == "" {
+		note = "ussd_step"
+	}
+	return tx.MarkInbound(id, res.Ticket, note)
+}
+
+// ussdRepeat answers a repeated gateway request with what the first one got.
+func (c *conv) ussdRepeat(r USSDRequest) error {
+	prev, err := c.tx.Inbound(ChannelUSSD, c.m.ExternalID)
+	if err != nil {
+		return fmt.Errorf("load repeated request: %w", err)
+	}
+	if prev.Ticket != "" {
+		t, err := c.tx.Ticket(prev.Ticket)
+		if err != nil {
+			return err
+		}
+		text, err := c.r.texts.Render("ack", c.ticketData(t))
+		*c.screen = USSDResponse{Text: text, End: true}
+		return err
+	}
+	out := ReplayUSSD(c.dialogEnv(LimitUSSD), r.Text)
+	*c.screen = USSDResponse{Text: out.Text, End: out.End}
+	if out.Action == ActionStatus {
+		_, err = c.status(Command{Kind: KindStatus, Keyword: "CEK", Ticket: out.Ticket})
+	}
+	return err
+}
+
+func lastInput(text string) string {
+	if i := strings.LastIndexByte(text, '*'); i >= 0 {
+		return text[i+1:]
+	}
+	return text
+}
+
+func ussdRaw(r USSDRequest) []byte {
+	b, _ := json.Marshal(map[string]string{"sessionId": r.SessionID, "serviceCode": r.ServiceCode,
+		"phoneNumber": r.Phone, "networkCode": r.NetworkCode, "text": r.Text})
+	return b
+}

@@ -1,0 +1,86 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrBadPhone means a phone number is not a mobile number.
+var ErrBadPhone = errors.New("not a mobile number")
+
+// Tickets lists tickets for the API and the CLI.
+func (e *Engine) Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
+	var ts []Ticket
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		ts, err = tx.Tickets(f)
+		return err
+	})
+	return ts, err
+}
+
+// TicketDetail returns a ticket with its events and attachments.
+func (e *Engine) TicketDetail(ctx context.Context, number string) (*Ticket, error) {
+	var t *Ticket
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		t, err = tx.TicketDetail(number)
+		return err
+	})
+	return t, err
+}
+
+// CountInbound counts stored inbound messages of a channel ("" for all).
+func (e *Engine) CountInbound(ctx context.Context, channel string) (int, error) {
+	var n int
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.CountInbound(channel)
+		return err
+	})
+	return n, err
+}
+
+// Conversation returns a phone's messages in and out, oldest first.
+func (e *Engine) Conversation(ctx context.Context, phone string, limit int) ([]ConversationItem, error) {
+	var items []ConversationItem
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		items, err = tx.Conversation(phone, limit)
+		return err
+	})
+	return items, err
+}
+
+// Queue puts an SMS from an operator (sambatd send) in the outbox, to go at
+// once on the first healthy channel.
+func (e *Engine) Queue(ctx context.Context, to, text, kind string) (Outgoing, error) {
+	phone, k := NormalizePhone(to)
+	if k != AddrMobile {
+		return Outgoing{}, fmt.Errorf("queue to %q: %w", to, ErrBadPhone)
+	}
+	now := e.clock.Now()
+	o := Outgoing{To: phone, Phone: phone, Text: ToGSM7(text), Kind: kind, Status: OutQueued, NextAt: now, CreatedAt: now}
+	if Segments(o.Text) > 3 {
+		o.Text = TruncateSegments(o.Text, 3)
+	}
+	res := &Result{Replies: []Outgoing{o}}
+	err := e.update(ctx, func(tx Tx) error { return tx.Enqueue(&o) }, res)
+	return o, err
+}
+
+// Notify queues a message nobody asked for (an alert to the admins, a
+// reminder) to each phone, after the quiet hours and unless it sent STOP.
+func (e *Engine) Notify(ctx context.Context, phones []string, text, kind string) error {
+	res := &Result{}
+	return e.update(ctx, func(tx Tx) error {
+		c := &conv{e: e, r: e.rules.Load(), tx: tx, m: &Message{}, res: res, now: e.clock.Now()}
+		for _, p := range phones {
+			if err := c.notifyText(p, text, kind, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, res)
+}
