@@ -185,6 +185,12 @@ func (t *tx) Tickets(f intake.TicketFilter) ([]intake.Ticket, error) {
 	if f.Phone != "" {
 		add("(complainant = ? OR submitted_by = ?)", f.Phone, f.Phone)
 	}
+	if f.Open {
+		add("status IN (?, ?, ?)", intake.Diterima, intake.Diteruskan, intake.Diproses)
+	}
+	if f.Central {
+		add("central_id != ''")
+	}
 	q := "SELECT " + ticketCols + " FROM tickets"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
