@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// client sends the webhooks and reads the stored count.
+type client struct {
+	o      options
+	http   *http.Client
+	target string // where webhooks are posted
+	runID  string // keeps MessageSids unique across runs
+}
+
+func newClient(o options) *client {
+	u, _ := url.Parse(o.WebhookURL)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = o.C
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return &client{
+		o:      o,
+		http:   &http.Client{Transport: tr, Timeout: o.Timeout},
+		target: o.URL + u.EscapedPath(),
+		runID:  hex.EncodeToString(b),
+	}
+}
+
+// sendAll posts N webhooks from C workers and measures each one.
+func (c *client) sendAll(ctx context.Context) (*report, error) {
+	jobs := make(chan int)
+	lat := make([]time.Duration, c.o.N)
+	fails := map[string]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range c.o.C {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				d, fail := c.post(ctx, i)
+				mu.Lock()
+				lat[i] = d
+				if fail != "" {
+					fails[fail]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < c.o.N && ctx.Err() == nil; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	rep := &report{N: c.o.N, C: c.o.C, Elapsed: time.Since(start), Failures: fails, OK: c.o.N}
+	for _, v := range fails {
+		rep.OK -= v
+	}
+	slices.Sort(lat)
+	rep.P50, rep.P99 = percentile(lat, 0.50), percentile(lat, 0.99)
+	return rep, nil
+}
+
+// post sends webhook i and returns its latency and, when it failed, why.
+func (c *client) post(ctx context.Context, i int) (time.Duration, string) {
+	form := c.form(i)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.target, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, "request: " + err.Error()
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", sign(c.o.AuthToken, c.o.WebhookURL, form))
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return time.Since(start), "error: " + shortErr(err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	_ = resp.Body.Close()
+	d := time.Since(start)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<Response") {
+		return d, "HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	return d, ""
+}
+
+// form is webhook i as Twilio sends it.
+func (c *client) form(i int) url.Values {
+	sid := fmt.Sprintf("SM%s%024x", c.runID, i)
+	return url.Values{
+		"MessageSid": {sid}, "SmsMessageSid": {sid}, "SmsSid": {sid},
+		"AccountSid": {"AC00000000000000000000000000000000"},
+		"From":       {fmt.Sprintf("%s%07d", c.o.FromPrefix, i%10_000_000)},
+		"To":         {c.o.To},
+		"Body":       {fmt.Sprintf("SAMBAT uji beban %d jalan berlubang di depan pasar", i)},
+		"NumMedia":   {"0"}, "NumSegments": {"1"}, "SmsStatus": {"received"},
+		"ApiVersion": {"2010-04-01"},
+	}
+}
+
+// storedCount reads GET /api/v1/messages/count?channel=twilio; a non-empty
+// note says why the count could not be read.
+func (c *client) storedCount(ctx context.Context) (int, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.o.URL+"/api/v1/messages/count?channel=twilio", nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	if c.o.AdminToken != "" {
+		req.Header.Set("Authorization", "Bearer "+c.o.AdminToken)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, "count endpoint: " + shortErr(err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return 0, "the daemon has no /api/v1/messages/count"
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return 0, "count endpoint refused: give -admin-token"
+	default:
+		return 0, "count endpoint answered HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	var v struct {
+		Count *int `json:"count"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&v); err != nil || v.Count == nil {
+		return 0, "count endpoint answered no count"
+	}
+	return *v.Count, ""
+}
+
+// sign computes X-Twilio-Signature: base64(HMAC-SHA1(token, url + the
+// sorted parameter names each followed by its value)).
+func sign(token, u string, form url.Values) string {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(u)
+	for _, k := range keys {
+		for _, v := range form[k] {
+			b.WriteString(k)
+			b.WriteString(v)
+		}
+	}
+	mac := hmac.New(sha1.New, []byte(token))
+	mac.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// percentile of sorted durations, nearest-rank.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(i, 0)]
+}
+
+// shortErr drops the URL from a client error so failures group well.
+func shortErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
