@@ -94,7 +94,19 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Result, error) {
 		res = Result{}
 		return e.handleTx(tx, &m, &res)
 	}, &res)
+	e.logInbound(m, res, err)
 	return res, err
+}
+
+// logInbound logs one handled message: the text only at debug level, the
+// sender always masked.
+func (e *Engine) logInbound(m Message, res Result, err error) {
+	if err != nil {
+		e.logger.Error("inbound not stored", "channel", m.Channel, "from", MaskPhone(m.From), "error", err)
+		return
+	}
+	e.logger.Debug("inbound", "channel", m.Channel, "from", MaskPhone(m.From), "duplicate", res.Duplicate,
+		"ticket", res.Ticket, "replies", len(res.Replies), "text", m.Text)
 }
 
 // update runs fn in a store transaction and wakes the outbox when replies

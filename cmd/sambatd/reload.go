@@ -26,8 +26,13 @@ func (d *daemon) watchConfig(ctx context.Context) {
 		default:
 		}
 	}
-	go config.Watch(ctx, d.cfgPath, poke)
+	d.wg.Add(2)
 	go func() {
+		defer d.wg.Done()
+		config.Watch(ctx, d.cfgPath, poke)
+	}()
+	go func() {
+		defer d.wg.Done()
 		defer signal.Stop(hup)
 		for {
 			select {

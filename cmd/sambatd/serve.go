@@ -39,6 +39,7 @@ type daemon struct {
 	checkers []intake.Checker
 	stops    []func() error // channel stops, in start order
 	starts   []func(context.Context)
+	wg       sync.WaitGroup // the daemon's own loops
 	mx       *metrics.Metrics
 	in       intake.Handler // the engine, counted
 }
@@ -197,6 +198,37 @@ func (d *daemon) start(ctx context.Context) {
 	d.outbox.Start(ctx)
 	d.startChannels(ctx)
 	d.watchConfig(ctx)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.retention(ctx)
+	}()
+}
+
+// retention erases, every hour, the phone numbers of tickets closed longer
+// ago than store.retention (UU 27/2022); counts stay for the reports.
+func (d *daemon) retention(ctx context.Context) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		keep := d.cfg.Store.Retention
+		d.mu.Unlock()
+		if keep > 0 {
+			n, err := d.db.EraseClosedPhones(ctx, time.Now().Add(-keep))
+			if err != nil && ctx.Err() == nil {
+				d.logger.Error("erase phone numbers past retention", "error", err)
+			} else if n > 0 {
+				d.logger.Info("erased phone numbers past retention", "tickets", n)
+			}
+		}
+		t.Reset(time.Hour)
+	}
 }
 
 // shutdown stops intake first (the HTTP server finishes in-flight commits),
@@ -209,6 +241,7 @@ func (d *daemon) shutdown(srv *http.Server, cancel context.CancelFunc) error {
 	errs := []error{srv.Shutdown(ctx), d.outbox.Close()}
 	d.outbox.Flush(ctx)
 	cancel()
+	d.wg.Wait()
 	d.mu.Lock()
 	stops := d.stops
 	d.mu.Unlock()

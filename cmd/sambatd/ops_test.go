@@ -1,0 +1,121 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// unmasked finds a phone number that reached a log in the clear.
+var unmasked = regexp.MustCompile(`(?:\+?62|0)8\d{7,}`)
+
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestOps_MetricsLogsShutdown drives traffic through the real binary, then
+// checks the counters, that no log line holds a phone number in the clear
+// (at debug level, where message bodies are logged), and that SIGTERM ends
+// the daemon with exit code 0.
+func TestOps_MetricsLogsShutdown(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := writeConfig(t, dir, addr, "log:\n  level: debug\n  format: json\n")
+	p := start(t, cfg, addr)
+	postSim(p.base, "m1", "081234567890", "SAMBAT jalan berlubang di Jl Ijen, hubungi 081298765432")
+	postSim(p.base, "m1", "081234567890", "SAMBAT jalan berlubang di Jl Ijen, hubungi 081298765432")
+	postSim(p.base, "m2", "+6285755512345", "SAMBAT sampah numpuk di Pasar Besar")
+	postSim(p.base, "m3", "TELKOMSEL", "Promo kuota 50GB")
+	postSim(p.base, "m4", "6285755512345", "CEK")
+	want := []string{
+		`sambatd_messages_in_total{channel="sim",outcome="stored"} 4`,
+		`sambatd_messages_in_total{channel="sim",outcome="duplicate"} 1`,
+		`sambatd_tickets{opd="DPUPRPKP",status="diterima"} 1`,
+		`sambatd_tickets{opd="DLH",status="diterima"} 1`,
+		`sambatd_messages_out_total{channel="sim",outcome="sent"} 3`,
+		`sambatd_channel_up{channel="sim"} 1`,
+	}
+	eventually(t, 10*time.Second, "metrics after traffic", func() bool {
+		m := scrape(t, p.base)
+		for _, w := range want {
+			if !strings.Contains(m, w) {
+				return false
+			}
+		}
+		return true
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.kill()
+		t.Fatal("SIGTERM did not stop the daemon")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code after SIGTERM: got %d, want 0; logs:\n%s", code, p.logText())
+	}
+	logs := p.logText()
+	if !strings.Contains(logs, "Pasar Besar") {
+		t.Fatalf("debug logs should carry message bodies; got:\n%s", logs)
+	}
+	if m := unmasked.FindString(logs); m != "" {
+		t.Fatalf("phone number %q in the logs:\n%s", m, logs)
+	}
+}
+
+// TestOps_Reload edits the config of a running daemon: a good edit is
+// applied on SIGHUP, a broken one is refused and the running config stays.
+func TestOps_Reload(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := writeConfig(t, dir, addr, "")
+	p := start(t, cfg, addr)
+	defer p.kill()
+	edit := func(extra string) {
+		writeConfig(t, dir, addr, extra)
+		p.cmd.Process.Signal(syscall.SIGHUP)
+	}
+	reply := func(id, from string) string {
+		postSim(p.base, id, from, "SAMBAT lampu PJU mati di Jl Semeru "+id)
+		var items []convItem
+		eventually(t, 10*time.Second, "a reply", func() bool {
+			items = conversation(t, p.base, from)
+			return len(items) > 0 && items[len(items)-1].Direction == "out"
+		})
+		return items[len(items)-1].Text
+	}
+	edit("templates:\n  ack: \"Siap, sambat dicatat. Tiket {{.Ticket}}\"\n")
+	eventually(t, 10*time.Second, "the good edit", func() bool {
+		return strings.Contains(p.logText(), "config reloaded")
+	})
+	if got := reply("a", "+6281200000001"); !strings.HasPrefix(got, "Siap, sambat dicatat.") {
+		t.Fatalf("after a good edit: got %q", got)
+	}
+	edit("templates:\n  ack: \"Tiket {{.Ticket\"\n")
+	eventually(t, 10*time.Second, "the broken edit refused", func() bool {
+		return strings.Contains(p.logText(), "config reload refused")
+	})
+	if !strings.Contains(p.logText(), "templates.ack") {
+		t.Fatalf("the refusal should name the key:\n%s", p.logText())
+	}
+	if got := reply("b", "+6281200000002"); !strings.HasPrefix(got, "Siap, sambat dicatat.") {
+		t.Fatalf("after a broken edit the running config stays: got %q", got)
+	}
+	edit("templates:\n  ack: \"Siap, sambat dicatat. Tiket {{.Ticket}}\"\nlog:\n  format: json\n")
+	eventually(t, 10*time.Second, "a restart-only change reported", func() bool {
+		return strings.Contains(p.logText(), "need a restart") && strings.Contains(p.logText(), "log.format")
+	})
+}
