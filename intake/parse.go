@@ -133,8 +133,8 @@ func keywordAt(s string) (keywordSpec, bool, string, bool) {
 			return k, false, rest, true
 		}
 	}
-	// An exact keyword was taken above, so a keyword glued to a digit is
-	// never read as a typo of another one.
+	// word is no keyword here. It may be a mistyped one when a separator
+	// follows and it is not an ordinary word.
 	if !sep || typoDecoys[word] {
 		return keywordSpec{}, false, "", false
 	}
@@ -146,9 +146,14 @@ func keywordAt(s string) (keywordSpec, bool, string, bool) {
 	return keywordSpec{}, false, "", false
 }
 
-// keywordOneEdit reports whether a and b are exactly one Damerau–Levenshtein edit
-// apart: one substitution, insertion, deletion or swap of neighbours.
+// keywordOneEdit reports whether a and b are exactly one Damerau–Levenshtein
+// edit apart: one substitution, insertion, deletion or swap of neighbours.
 func keywordOneEdit(a, b string) bool {
+	if d := len(a) - len(b); d > 4 || d < -4 { // a rune takes at most 4 bytes
+		if d := utf8.RuneCountInString(a) - utf8.RuneCountInString(b); d > 1 || d < -1 {
+			return false
+		}
+	}
 	x, y := []rune(a), []rune(b)
 	if len(x) > len(y) {
 		x, y = y, x
@@ -313,8 +318,9 @@ func parseKIM(c *Command, rest string, cat *Catalog) {
 }
 
 // residentPhone takes the phone token at the start of s: "-" for a
-// resident without a phone, or a token with digits. Groups of digits split
-// by spaces ("0812 3456 7890") are joined until ten digits are reached.
+// resident without a phone, or a token with digits. Up to five groups of
+// digits split by spaces ("0812 3456 7890") are joined until ten digits
+// are reached.
 // A first word without any digit is not a phone: it stays in the text.
 func residentPhone(s string) (phone, rest string) {
 	tok, after := kimToken(s)
@@ -325,9 +331,9 @@ func residentPhone(s string) (phone, rest string) {
 		return "", s
 	}
 	phone, rest = tok, after
-	for kimDigitCount(phone) < 10 {
+	for groups := 1; groups < 5 && kimDigitCount(phone) < 10; groups++ {
 		next, after := kimToken(rest)
-		if next == "" || strings.Trim(next, "0123456789-.") != "" {
+		if kimDigitCount(next) == 0 || strings.Trim(next, "0123456789-.") != "" {
 			break
 		}
 		phone, rest = phone+" "+next, after

@@ -105,7 +105,7 @@ func validE164(d string) bool {
 	}
 	if strings.HasPrefix(d, "62") {
 		n := len(d) - 2
-		return n >= 8 && n <= 12
+		return n >= 8 && n <= 12 && d[2] != '0'
 	}
 	return len(d) >= 8 && len(d) <= 15
 }

@@ -31,6 +31,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"+1234567890123456", "+1234567890123456", AddrInvalid}, // 16 digits
 		{"+62812345", "+62812345", AddrInvalid},                 // too short
 		{"+620", "+620", AddrInvalid},
+		{"62000000000", "62000000000", AddrInvalid}, // +62 0 0…: the trunk 0 once only
 		{"0812345678901234", "0812345678901234", AddrInvalid},
 		{"123", "123", AddrShortCode},
 		{"3636", "3636", AddrShortCode},
