@@ -46,7 +46,7 @@ const eraseChunk = 200
 // to recognise redeliveries, and carry the sender). It returns how many
 // tickets were erased.
 func (d *DB) EraseClosedPhones(ctx context.Context, before time.Time) (int, error) {
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		_, err := stx.ExecContext(context.Background(),
 			"DELETE FROM parts WHERE joined_at IS NOT NULL AND joined_at < ?", before.UnixMilli())
 		return err
@@ -70,7 +70,7 @@ func (d *DB) EraseClosedPhones(ctx context.Context, before time.Time) (int, erro
 // eraseChunk erases up to eraseChunk tickets in one transaction.
 func (d *DB) eraseChunk(ctx context.Context, before time.Time) (int, error) {
 	n := 0
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		n = 0
 		bg := context.Background()
 		rows, err := stx.QueryContext(bg, `SELECT number, inbound_id FROM tickets
@@ -110,7 +110,7 @@ func (d *DB) eraseChunk(ctx context.Context, before time.Time) (int, error) {
 }
 
 // eraseTicket blanks the numbers of one ticket and its messages.
-func eraseTicket(ctx context.Context, stx *sql.Tx, number string, inboundID, now int64) error {
+func eraseTicket(ctx context.Context, stx querier, number string, inboundID, now int64) error {
 	stmts := []struct {
 		q    string
 		args []any

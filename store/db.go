@@ -49,6 +49,7 @@ type DB struct {
 	logger *slog.Logger
 
 	wdb *sql.DB // one connection, used only by the writer goroutine
+	w   *wconn  // that connection, held by the writer
 	rdb *sql.DB // query-only pool for View and admin reads
 
 	reqs      chan *request
@@ -95,6 +96,13 @@ func Open(path string, clock intake.Clock) (*DB, error) {
 	rdb.SetMaxOpenConns(readConns)
 	rdb.SetMaxIdleConns(readConns)
 	d.rdb = rdb
+	c, err := wdb.Conn(context.Background())
+	if err != nil {
+		rdb.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	d.w = &wconn{c: c, stmts: map[string]*sql.Stmt{}}
 	go d.writer()
 	return d, nil
 }
@@ -118,7 +126,7 @@ func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
 		close(d.quit)
 		<-d.done
-		err = errors.Join(d.rdb.Close(), d.wdb.Close())
+		err = errors.Join(d.w.close(), d.rdb.Close(), d.wdb.Close())
 		if err != nil {
 			err = fmt.Errorf("close store: %w", err)
 		}

@@ -122,7 +122,7 @@ func (d *DB) ClaimJobs(ctx context.Context, now time.Time, limit int) ([]intake.
 	args := []any{now.Add(JobLease).UnixMilli(), d.clock.Now().UnixMilli(), now.UnixMilli(),
 		clampLimit(limit, 20, 500)}
 	var claimed []intake.Job
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		rows, err := stx.QueryContext(context.Background(), q, args...)
 		if err != nil {
 			return err
@@ -164,7 +164,7 @@ func (d *DB) ReleaseJobs(ctx context.Context, ids []int64, next time.Time) error
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		_, err := stx.ExecContext(context.Background(), `UPDATE jobs SET next_at = ?, updated_at = ?
 			WHERE status = 'queued' AND id IN (`+placeholders(len(ids))+`)`, args...)
 		return err
@@ -187,7 +187,7 @@ func (d *DB) SetJobPayload(ctx context.Context, id int64, payload string) error 
 func (d *DB) RetryFailedJobs(ctx context.Context) (int, error) {
 	var n int64
 	now := d.clock.Now().UnixMilli()
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		res, err := stx.ExecContext(context.Background(),
 			"UPDATE jobs SET status = 'queued', next_at = ?, updated_at = ? WHERE status = 'failed'", now, now)
 		if err != nil {
@@ -205,7 +205,7 @@ func (d *DB) RetryFailedJobs(ctx context.Context) (int, error) {
 // updateJob runs a one-row jobs update through the writer; ErrNotFound
 // when no row has that id.
 func (d *DB) updateJob(ctx context.Context, what string, id int64, q string, args ...any) error {
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		res, err := stx.ExecContext(context.Background(), q, args...)
 		if err != nil {
 			return err
@@ -281,7 +281,7 @@ func (d *DB) State(ctx context.Context, key string) (string, error) {
 // SetState stores value under key.
 func (d *DB) SetState(ctx context.Context, key, value string) error {
 	now := d.clock.Now().UnixMilli()
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		_, err := stx.ExecContext(context.Background(), `INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, now)
 		return err

@@ -101,7 +101,7 @@ func (d *DB) Claim(ctx context.Context, channels []string, now time.Time, limit 
 			AND channel IN (` + placeholders(len(channels)) + `) ORDER BY id LIMIT ?)
 		RETURNING ` + outboxCols
 	var claimed []intake.Outgoing
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		rows, err := stx.QueryContext(context.Background(), q, args...)
 		if err != nil {
 			return err
@@ -148,7 +148,7 @@ func (d *DB) MarkFailed(ctx context.Context, id int64, reason string, at time.Ti
 // updateRow runs a one-row outbox update through the writer; ErrNotFound
 // when no row has that id.
 func (d *DB) updateRow(ctx context.Context, what string, id int64, q string, args ...any) error {
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		res, err := stx.ExecContext(context.Background(), q, args...)
 		if err != nil {
 			return err
@@ -180,7 +180,7 @@ func (d *DB) MarkDelivery(ctx context.Context, via, providerID, status string, a
 	if at.IsZero() {
 		at = d.clock.Now()
 	}
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		var id int64
 		var cur string
 		err := stx.QueryRowContext(context.Background(), `SELECT id, status FROM outbox
@@ -205,7 +205,7 @@ func (d *DB) MarkDelivery(ctx context.Context, via, providerID, status string, a
 // returns how many there were.
 func (d *DB) RequeueInflight(ctx context.Context) (int, error) {
 	var n int64
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		res, err := stx.ExecContext(context.Background(),
 			"UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'", d.clock.Now().UnixMilli())
 		if err != nil {
@@ -265,7 +265,7 @@ func (d *DB) CancelOutbox(ctx context.Context, id int64) error {
 
 // transition runs q on row id if its status is one of from.
 func (d *DB) transition(ctx context.Context, what string, id int64, from []string, q string, args ...any) error {
-	err := d.do(ctx, func(stx *sql.Tx) error {
+	err := d.do(ctx, func(stx querier) error {
 		var cur string
 		err := stx.QueryRowContext(context.Background(), "SELECT status FROM outbox WHERE id = ?", id).Scan(&cur)
 		if errNoRows(err) {

@@ -248,7 +248,7 @@ func (t *tx) CountComplaints(phone string, since time.Time) (int, error) {
 	}
 	var n int
 	err := t.q.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM tickets
-		WHERE complainant = ? AND submitted_by = '' AND created_at >= ?`, phone, since.UnixMilli()).Scan(&n)
+		WHERE complainant = ? AND +submitted_by = '' AND created_at >= ?`, phone, since.UnixMilli()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count complaints: %w", err)
 	}

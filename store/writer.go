@@ -13,11 +13,79 @@ import (
 // maxBatch caps how many requests share one commit.
 const maxBatch = 128
 
+// maxStmts caps the prepared statements the writer keeps; SQL texts built
+// at run time (IN lists) beyond it run unprepared.
+const maxStmts = 256
+
 // request is one unit of work for the writer: fn runs inside a savepoint of
 // the batch transaction and done receives the outcome once it is final.
 type request struct {
-	fn   func(*sql.Tx) error
+	fn   func(querier) error
 	done chan error
+}
+
+// wconn is the writer's one connection. Each SQL text is prepared once and
+// kept: preparing costs more than running most of the store's statements.
+// Only the writer goroutine uses it.
+type wconn struct {
+	c     *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (w *wconn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := w.stmts[q]; ok {
+		return s, nil
+	}
+	if len(w.stmts) >= maxStmts {
+		return nil, nil
+	}
+	s, err := w.c.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[q] = s
+	return s, nil
+}
+
+// ExecContext runs a statement, prepared once.
+func (w *wconn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s, err := w.stmt(ctx, q)
+	switch {
+	case err != nil:
+		return nil, err
+	case s == nil:
+		return w.c.ExecContext(ctx, q, args...)
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// QueryContext runs a query, prepared once.
+func (w *wconn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := w.stmt(ctx, q)
+	switch {
+	case err != nil:
+		return nil, err
+	case s == nil:
+		return w.c.QueryContext(ctx, q, args...)
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a one-row query, prepared once; a prepare error
+// surfaces from Scan.
+func (w *wconn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	s, err := w.stmt(ctx, q)
+	if err != nil || s == nil {
+		return w.c.QueryRowContext(ctx, q, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+func (w *wconn) close() error {
+	for _, s := range w.stmts {
+		s.Close()
+	}
+	return w.c.Close()
 }
 
 // Update runs fn in a write transaction and returns once its work is
@@ -27,13 +95,13 @@ type request struct {
 // not see fn's writes. If ctx ends before the writer takes the request,
 // Update returns ctx.Err(); once taken, the request completes.
 func (d *DB) Update(ctx context.Context, fn func(intake.Tx) error) error {
-	return d.do(ctx, func(stx *sql.Tx) error {
-		return fn(&tx{ctx: context.Background(), q: stx, clock: d.clock})
+	return d.do(ctx, func(q querier) error {
+		return fn(&tx{ctx: context.Background(), q: q, clock: d.clock})
 	})
 }
 
 // do hands fn to the writer and waits for the outcome.
-func (d *DB) do(ctx context.Context, fn func(*sql.Tx) error) error {
+func (d *DB) do(ctx context.Context, fn func(querier) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -79,23 +147,24 @@ func (d *DB) writer() {
 func (d *DB) runBatch(batch []*request) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
-	stx, err := d.wdb.BeginTx(ctx, nil)
-	if err != nil {
+	w := d.w
+	if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		answer(batch, results, fmt.Errorf("begin: %w", err))
 		return
 	}
 	for i, r := range batch {
 		var broken error
-		results[i], broken = d.runOne(ctx, stx, r.fn)
+		results[i], broken = d.runOne(ctx, w, r.fn)
 		if broken != nil {
 			// The transaction is in an unknown state: nothing of the
 			// batch can be trusted, so undo it all.
-			stx.Rollback() //nolint:errcheck // the batch already failed
+			w.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // the batch already failed
 			answer(batch, results, broken)
 			return
 		}
 	}
-	if err := stx.Commit(); err != nil {
+	if _, err := w.ExecContext(ctx, "COMMIT"); err != nil {
+		w.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // the commit already failed
 		answer(batch, results, fmt.Errorf("commit: %w", err))
 		return
 	}
@@ -116,7 +185,7 @@ func answer(batch []*request, results []error, batchErr error) {
 
 // runOne runs fn inside a savepoint. res is fn's outcome for its caller;
 // broken is set when the savepoint itself failed and the batch is lost.
-func (d *DB) runOne(ctx context.Context, stx *sql.Tx, fn func(*sql.Tx) error) (res, broken error) {
+func (d *DB) runOne(ctx context.Context, stx querier, fn func(querier) error) (res, broken error) {
 	if _, err := stx.ExecContext(ctx, "SAVEPOINT s"); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
@@ -133,7 +202,7 @@ func (d *DB) runOne(ctx context.Context, stx *sql.Tx, fn func(*sql.Tx) error) (r
 }
 
 // safeCall runs fn, turning a panic into an error so the writer survives.
-func (d *DB) safeCall(stx *sql.Tx, fn func(*sql.Tx) error) (err error) {
+func (d *DB) safeCall(stx querier, fn func(querier) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			d.logger.Error("panic in update", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
