@@ -217,7 +217,7 @@ func (e *Engine) CentralAccepted(ctx context.Context, number, serviceRequestID s
 // good: SyncState "error" with the reason, shown on the ticket API and in
 // /readyz, and an event.
 func (e *Engine) CentralFailed(ctx context.Context, number, reason string) error {
-	reason = truncate(reason, 500)
+	reason = truncateReason(reason, 500)
 	return e.withConv(ctx, func(c *conv) error {
 		t, err := c.tx.Ticket(number)
 		if err != nil {
@@ -388,8 +388,8 @@ func eventNote(note, fallback string) string {
 	return fallback
 }
 
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
+// truncateReason cuts s to at most n bytes on a rune boundary.
+func truncateReason(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -427,4 +427,30 @@ func (c *conv) queueCentralChange(t *Ticket, status, description string) error {
 		return fmt.Errorf("queue central update: %w", err)
 	}
 	return nil
+}
+
+// KnownCentralStatus reports whether word is a status of the central store
+// that ApplyCentral understands.
+func KnownCentralStatus(word string) bool {
+	_, known := centralStatus(word, Diterima, false)
+	return known
+}
+
+// CentralUpdatePosted records that the central store took a resident's
+// change to the ticket as updateID (when it named one): an event, and the
+// id is marked seen so the store's echo of it in its updates feed is not
+// taken for the department's answer.
+func (e *Engine) CentralUpdatePosted(ctx context.Context, number, updateID string) error {
+	return e.withConv(ctx, func(c *conv) error {
+		if updateID != "" {
+			if _, err := c.tx.Seen(seenCentralUpdate, updateID, c.now); err != nil {
+				return err
+			}
+		}
+		note := "perubahan diteruskan ke sistem pusat"
+		if updateID != "" {
+			note += ", id " + updateID
+		}
+		return c.tx.AddEvent(&Event{Ticket: number, Time: c.now, Source: "central", Note: note})
+	})
 }

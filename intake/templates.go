@@ -28,7 +28,7 @@ const renderLocationLimit = 25
 //	status_list: Tickets; status_none: none; over_limit: Max
 //	invalid_ticket, unknown_ticket, added, add_closed, cancel_closed, reopen_denied: Ticket, Status, OPD
 //	help: Categories, Price; missing_ticket, empty_complaint: Keyword
-//	kim_bad_phone: Phone (as typed)
+//	kim_bad_phone: Phone or Text (the number as typed)
 //	reminder, reminder_missed, escalation: Ticket, Category, Location, OPD, Deadline, Status, Count
 //	low_balance: Name (modem), Note (balance as the operator said it)
 var DefaultTemplates = map[string]string{
@@ -52,7 +52,7 @@ var DefaultTemplates = map[string]string{
 	"stopped":          `Kabar status tiket ke nomor ini dihentikan. Sambat tetap diterima. Kirim MULAI untuk mengaktifkan lagi.`,
 	"started":          `Kabar status tiket ke nomor ini aktif lagi. Kirim STOP untuk menghentikan.`,
 	"kim_refused":      `Maaf, nomor ini belum terdaftar sebagai relawan KIM, sambat tidak dibuat. Warga bisa kirim sendiri: SAMBAT <isi>`,
-	"kim_bad_phone":    `No HP warga {{.Phone}} tidak valid. Format: KIM <hp warga> <isi>. Pakai - bila warga tidak punya HP.`,
+	"kim_bad_phone":    `No HP warga {{or .Phone .Text}} tidak valid. Format: KIM <hp warga> <isi>. Pakai - bila warga tidak punya HP.`,
 	"empty_complaint":  `Isi sambat kosong. Kirim: {{or .Keyword "SAMBAT"}} <isi>, contoh: SAMBAT jalan berlubang depan SDN 3 Jl Ijen`,
 	"notify_status":    `Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}): {{upper .Status}} oleh {{.OPD}}.{{if .Note}} Ket: {{.Note}}{{end}}`,
 	"missing_ticket":   `Sertakan no tiket, contoh: {{or .Keyword "CEK"}} 4821303`,
@@ -134,6 +134,9 @@ var templateSample = TemplateData{
 
 // Has reports whether a template with that name exists.
 func (t *Texts) Has(name string) bool {
+	if t == nil {
+		return false
+	}
 	_, ok := t.set[name]
 	return ok
 }
@@ -146,8 +149,11 @@ func (t *Texts) Has(name string) bool {
 // Location are shortened step by step, and as a last resort the reply is
 // cut. It never returns more than MaxReplySegments segments.
 func (t *Texts) Render(name string, d TemplateData) (string, error) {
-	tpl, ok := t.set[name]
-	if !ok {
+	var tpl *template.Template
+	if t != nil {
+		tpl = t.set[name]
+	}
+	if tpl == nil {
 		return "", fmt.Errorf("render %s: unknown template", name)
 	}
 	d = cleanTemplateData(d)

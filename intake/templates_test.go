@@ -7,16 +7,16 @@ import (
 	"unicode/utf8"
 )
 
-// replyTemplates are the templates of templates.go (dialog prompts are
+// tplReplyKeys are the templates of templates.go (dialog prompts are
 // added by dialog.go and tested there).
-var replyTemplates = []string{"ack", "ack_kim", "ack_resident_kim", "repeat", "over_limit", "status",
+var tplReplyKeys = []string{"ack", "ack_kim", "ack_resident_kim", "repeat", "over_limit", "status",
 	"status_list", "status_none", "invalid_ticket", "unknown_ticket", "added", "add_closed", "cancelled",
 	"cancel_closed", "reopened", "reopen_denied", "help", "stopped", "started", "kim_refused", "kim_bad_phone",
 	"empty_complaint", "notify_status", "missing_ticket", "error", "reminder", "reminder_missed", "escalation",
 	"low_balance"}
 
-// realisticData is what a typical reply echoes.
-var realisticData = TemplateData{
+// tplRealistic is what a typical reply echoes.
+var tplRealistic = TemplateData{
 	Ticket: "4821303", Category: "Jalan", Location: "Jl Ijen", OPD: "DPUPRPKP", Status: "diproses",
 	Deadline: "19/12", Note: "Sudah disurvei, ditambal minggu depan", Text: "jalan berlubang", Keyword: "CEK",
 	Price: "tarif SMS biasa", Name: "Bu Sri", Phone: "0812-3456-7890",
@@ -25,9 +25,9 @@ var realisticData = TemplateData{
 	Count:      3, Max: 5,
 }
 
-// longestData holds the longest values a reply may realistically echo, and
+// tplLongest holds the longest values a reply may realistically echo, and
 // a 1,000-character note and text full of emoji.
-func longestData() TemplateData {
+func tplLongest() TemplateData {
 	cat := "Saluran Air dan Drainase" // 24
 	loc := "Jl. Raya Mayjen Sungkono Gg. III depan Masjid An-Nur RT 03/05"[:60]
 	opd := "Dinas Pekerjaan Umum dan Penataan Ruang." // 40
@@ -43,7 +43,7 @@ func longestData() TemplateData {
 	}
 }
 
-func newTestTexts(t *testing.T, overrides map[string]string) *Texts {
+func newTplTexts(t *testing.T, overrides map[string]string) *Texts {
 	t.Helper()
 	tx, err := NewTexts(overrides)
 	if err != nil {
@@ -53,15 +53,15 @@ func newTestTexts(t *testing.T, overrides map[string]string) *Texts {
 }
 
 func TestTexts_EveryTemplateFits(t *testing.T) {
-	tx := newTestTexts(t, nil)
+	tx := newTplTexts(t, nil)
 	keys := make([]string, 0, len(DefaultTemplates))
 	for k := range DefaultTemplates {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	long := longestData()
+	long := tplLongest()
 	for _, k := range keys {
-		for _, d := range []TemplateData{realisticData, long, {}} {
+		for _, d := range []TemplateData{tplRealistic, long, {}} {
 			got, err := tx.Render(k, d)
 			if err != nil {
 				t.Errorf("Render(%s): %v", k, err)
@@ -81,13 +81,13 @@ func TestTexts_EveryTemplateFits(t *testing.T) {
 }
 
 func TestTexts_RealisticFitOneSMS(t *testing.T) {
-	tx := newTestTexts(t, nil)
-	for _, k := range replyTemplates {
+	tx := newTplTexts(t, nil)
+	for _, k := range tplReplyKeys {
 		if !tx.Has(k) {
 			t.Errorf("template %s missing", k)
 			continue
 		}
-		got, err := tx.Render(k, realisticData)
+		got, err := tx.Render(k, tplRealistic)
 		if err != nil {
 			t.Fatalf("Render(%s): %v", k, err)
 		}
@@ -102,15 +102,15 @@ func TestTexts_RealisticFitOneSMS(t *testing.T) {
 		"invalid_ticket": "No tiket 4821303 tidak valid, periksa lagi nomornya.",
 	}
 	for k, w := range want {
-		if got, _ := tx.Render(k, realisticData); got != w {
+		if got, _ := tx.Render(k, tplRealistic); got != w {
 			t.Errorf("Render(%s) = %q, want %q", k, got, w)
 		}
 	}
 }
 
 func TestTexts_StatusNamesEverything(t *testing.T) {
-	tx := newTestTexts(t, nil)
-	long := longestData()
+	tx := newTplTexts(t, nil)
+	long := tplLongest()
 	long.Note = ""
 	for _, k := range []string{"status", "notify_status", "reminder", "reminder_missed", "escalation"} {
 		got, err := tx.Render(k, long)
@@ -131,8 +131,8 @@ func TestTexts_StatusNamesEverything(t *testing.T) {
 }
 
 func TestTexts_CleansEchoes(t *testing.T) {
-	tx := newTestTexts(t, nil)
-	d := realisticData
+	tx := newTplTexts(t, nil)
+	d := tplRealistic
 	d.Note = "  “Sudah”\n\tdiperbaiki 👍…  "
 	got, err := tx.Render("notify_status", d)
 	if err != nil {
@@ -152,21 +152,21 @@ func TestTexts_CleansEchoes(t *testing.T) {
 }
 
 func TestNewTexts_Overrides(t *testing.T) {
-	tx := newTestTexts(t, map[string]string{
+	tx := newTplTexts(t, map[string]string{
 		"ack":       "OK {{.Ticket}} {{upper .Category}}",
 		"custom":    "Halo {{lower .Name}}\n\n{{.Text}}",
 		"blank_out": "",
 	})
-	if got, _ := tx.Render("ack", realisticData); got != "OK 4821303 JALAN" {
+	if got, _ := tx.Render("ack", tplRealistic); got != "OK 4821303 JALAN" {
 		t.Errorf("override: got %q", got)
 	}
-	if got, _ := tx.Render("custom", realisticData); got != "Halo bu sri\njalan berlubang" {
+	if got, _ := tx.Render("custom", tplRealistic); got != "Halo bu sri\njalan berlubang" {
 		t.Errorf("new template: got %q", got)
 	}
 	if !tx.Has("custom") || tx.Has("nope") {
 		t.Error("Has is wrong")
 	}
-	if _, err := tx.Render("nope", realisticData); err == nil {
+	if _, err := tx.Render("nope", tplRealistic); err == nil {
 		t.Error("Render of an unknown template: no error")
 	}
 	for key, bad := range map[string]string{"status": "{{.Ticket", "ack": "{{.Tiket}}", "help": "{{nofunc .Text}}"} {
@@ -181,8 +181,8 @@ func TestNewTexts_ReadsDefaultsAtCall(t *testing.T) {
 	const key = "zz_test_added_later"
 	DefaultTemplates[key] = "ditambah {{.Ticket}}"
 	defer delete(DefaultTemplates, key)
-	tx := newTestTexts(t, nil)
-	if got, err := tx.Render(key, realisticData); err != nil || got != "ditambah 4821303" {
+	tx := newTplTexts(t, nil)
+	if got, err := tx.Render(key, tplRealistic); err != nil || got != "ditambah 4821303" {
 		t.Errorf("template added to DefaultTemplates: got %q, %v", got, err)
 	}
 }
@@ -195,9 +195,9 @@ func FuzzRender(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	keys := append([]string(nil), replyTemplates...)
+	keys := append([]string(nil), tplReplyKeys...)
 	f.Fuzz(func(t *testing.T, note, text, loc string) {
-		d := longestData()
+		d := tplLongest()
 		d.Note, d.Text, d.Location, d.Name = note, text, loc, note
 		for _, k := range keys {
 			got, err := tx.Render(k, d)
