@@ -23,10 +23,10 @@ const (
 	seenDigest = "digest"
 )
 
-// DigestTemplate is the template of the daily digest to each department.
-// The digest is sent only when the template set has it (it is not one of
-// DefaultTemplates yet): Count open tickets, Max of them past their resolve
-// deadline, Tickets the longest overdue, Deadline the date.
+// DigestTemplate is the template of the daily digest to each department's
+// humas, sent on working days from 07:00: Count open tickets, Max of them
+// past their resolve deadline, Tickets the longest overdue, Deadline the
+// date. A template set without it sends no digest.
 const DigestTemplate = "digest"
 
 // digestAt is the local time of day from which a working day's digest goes.

@@ -31,6 +31,7 @@ const renderLocationLimit = 25
 //	kim_bad_phone: Phone or Text (the number as typed)
 //	reminder, reminder_missed, escalation: Ticket, Category, Location, OPD, Deadline, Status, Count
 //	low_balance: Name (modem), Note (balance as the operator said it)
+//	digest: OPD, Deadline (the date), Count open, Max overdue, Tickets the longest overdue
 var DefaultTemplates = map[string]string{
 	"ack":              `Sambat diterima. No tiket {{.Ticket}} ({{.Category}}, {{.OPD}}). Cek status: CEK {{.Ticket}}`,
 	"ack_kim":          `Sambat untuk warga {{or .Name .Phone "tanpa HP"}} diterima. No tiket {{.Ticket}} ({{.Category}}, {{.OPD}}). Cek: CEK {{.Ticket}}`,
@@ -61,6 +62,7 @@ var DefaultTemplates = map[string]string{
 	"reminder_missed":  `[SAMBAT] Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} melewati target {{.Deadline}}. Mohon segera ditindaklanjuti.`,
 	"escalation":       `[SAMBAT] Eskalasi: tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} lewat target {{.Deadline}}, status {{upper .Status}}.`,
 	"low_balance":      `[SAMBAT] Pulsa modem {{.Name}} hampir habis: {{.Note}}. Mohon segera isi ulang.`,
+	"digest":           `[SAMBAT] Ringkasan {{.OPD}} {{.Deadline}}: {{.Count}} tiket terbuka, {{.Max}} lewat target.{{if .Tickets}} Terlama: {{range $i, $t := .Tickets}}{{if $i}}, {{end}}{{$t.Ticket}}{{end}}{{end}}`,
 }
 
 // TemplateData is what a reply template may use.

@@ -45,6 +45,14 @@ func (d *daemon) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 	if err != nil {
 		return metrics.Snapshot{}, err
 	}
-	return metrics.Snapshot{Tickets: s.TicketsByOPD, Outbox: s.Outbox, OldestQueued: s.OldestQueued,
-		SyncBacklog: s.SyncBacklog, PartsWaiting: s.PartsWaiting}, nil
+	snap := metrics.Snapshot{Tickets: s.TicketsByOPD, Outbox: s.Outbox, OldestQueued: s.OldestQueued,
+		PartsWaiting: s.PartsWaiting, Overdue: d.deadlines.Overdue()}
+	if d.central != nil {
+		cs, err := d.central.Stats(ctx)
+		if err != nil {
+			return snap, err
+		}
+		snap.SyncBacklog, snap.LastSync = cs.Backlog, cs.LastSuccess
+	}
+	return snap, nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kotamalang/sambatd/central"
 	"github.com/kotamalang/sambatd/config"
 	"github.com/kotamalang/sambatd/httpapi"
 	"github.com/kotamalang/sambatd/intake"
@@ -35,13 +36,15 @@ type daemon struct {
 	api     *httpapi.API
 	mux     *http.ServeMux
 
-	mu       sync.Mutex
-	checkers []intake.Checker
-	stops    []func() error // channel stops, in start order
-	starts   []func(context.Context)
-	wg       sync.WaitGroup // the daemon's own loops
-	mx       *metrics.Metrics
-	in       intake.Handler // the engine, counted
+	mu        sync.Mutex
+	checkers  []intake.Checker
+	stops     []func() error // channel stops, in start order
+	starts    []func(context.Context)
+	wg        sync.WaitGroup // the daemon's own loops
+	mx        *metrics.Metrics
+	central   *central.Central // nil unless central.url is set
+	deadlines *intake.Deadlines
+	in        intake.Handler // the engine, counted
 }
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
@@ -116,13 +119,16 @@ func (d *daemon) open() error {
 		return errors.Join(err, db.Close())
 	}
 	d.outbox = intake.NewOutbox(db, d.cfg.Outbound.Order, intake.SystemClock{}, d.logger)
-	d.engine.OnQueued = d.outbox.Kick
+	d.engine.OnQueued = d.kick
 	d.mx = metrics.New(d.snapshot, d.listCheckers)
 	d.in = d.mx.Wrap(d.engine)
 	d.mux.Handle("GET /metrics", d.mx.Handler())
 	d.api = httpapi.New(d.engine, d.listCheckers, db.Ping, authOf(d.cfg), intake.SystemClock{}, d.logger)
 	d.api.Routes(d.mux)
 	if err := d.openChannels(); err != nil {
+		return errors.Join(err, db.Close())
+	}
+	if err := d.openCentral(); err != nil {
 		return errors.Join(err, db.Close())
 	}
 	return nil
