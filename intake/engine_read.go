@@ -84,3 +84,15 @@ func (e *Engine) Notify(ctx context.Context, phones []string, text, kind string)
 		return nil
 	}, res)
 }
+
+// Counter increments a named durable counter (a modem's concatenation
+// reference, which must not repeat after a restart) and returns it.
+func (e *Engine) Counter(ctx context.Context, name string) (int64, error) {
+	var n int64
+	err := e.store.Update(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.Counter(name)
+		return err
+	})
+	return n, err
+}

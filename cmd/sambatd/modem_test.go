@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kotamalang/sambatd/modem/modemsim"
+)
+
+// modemRig is a simulated modem on a real pseudo-terminal, owned by the
+// test so that its SIM outlives the daemon process; the daemon opens it
+// through a symlink the test can re-point (an unplug and replug).
+type modemRig struct {
+	t    *testing.T
+	sim  *modemsim.Modem
+	link string
+}
+
+func newModemRig(t *testing.T, dir string, seed int64) *modemRig {
+	t.Helper()
+	sim := modemsim.New(modemsim.Options{Capacity: 30, Shuffle: true, Seed: seed})
+	t.Cleanup(func() { sim.Close() })
+	r := &modemRig{t: t, sim: sim, link: filepath.Join(dir, "ttyMODEM")}
+	r.plug()
+	return r
+}
+
+// plug serves a new pty and points the symlink at it.
+func (r *modemRig) plug() {
+	r.t.Helper()
+	path, err := r.sim.ServePTY()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	tmp := r.link + ".new"
+	os.Remove(tmp)
+	if err := os.Symlink(path, tmp); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, r.link); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *modemRig) config(t *testing.T, dir, addr string) string {
+	return writeConfig(t, dir, addr, fmt.Sprintf("intake:\n  max_per_day: 0\nmodems:\n  - name: m1\n    port: %s\n"+
+		"    send_interval: 10ms\noutbound:\n  order: [modem]\n", r.link))
+}
+
+// modemTexts are the complaints of the modem tests: GSM-7, UCS-2 with
+// Indonesian text and emoji, and 3-part concatenated ones.
+func modemText(i int) string {
+	switch i % 4 {
+	case 1:
+		return fmt.Sprintf("SAMBAT sampah numpuk di pasar Blimbing 😡🙏 sudah seminggu, nomor %d", i)
+	case 2:
+		return fmt.Sprintf("SAMBAT jalan berlubang nomor %d di Jl Soekarno Hatta. ", i) + strings.Repeat("Lubangnya dalam dan sudah banyak pengendara motor jatuh di malam hari. ", 5)
+	}
+	return fmt.Sprintf("SAMBAT lampu PJU mati nomor %d di Jl Semeru", i)
+}
+
+func modemPhone(i int) string { return fmt.Sprintf("+62811%08d", i) }
+
+// deliverAll puts the messages on the SIM (the network holds what does
+// not fit until slots are freed).
+func (r *modemRig) deliverAll(n int) {
+	for i := 0; i < n; i++ {
+		if err := r.sim.DeliverText(modemPhone(i), modemText(i)); err != nil {
+			r.t.Fatalf("deliver %d: %v", i, err)
+		}
+	}
+}
+
+var ticketInText = regexp.MustCompile(`\b\d{7}\b`)
+
+// verifyModem checks the end state: every message stored once, one ticket
+// each, every reply decoded on the modem side as the outbox row says, and
+// the SIM empty.
+func verifyModem(t *testing.T, p *proc, r *modemRig, n int, seed int64) {
+	t.Helper()
+	eventually(t, 120*time.Second, "the SIM drained and every message stored", func() bool {
+		var cnt struct{ Count int }
+		getJSON(t, p.base+"/api/v1/messages/count?channel=modem:m1", &cnt)
+		return r.sim.Stored() == 0 && r.sim.Pending() == 0 && cnt.Count == n
+	})
+	var list struct{ Tickets []struct{ Number string } }
+	getJSON(t, p.base+"/api/v1/tickets?limit=500", &list)
+	if len(list.Tickets) != n {
+		t.Fatalf("seed %d: %d tickets, want %d", seed, len(list.Tickets), n)
+	}
+	eventually(t, 120*time.Second, "every reply sent by the modem", func() bool {
+		got := map[string]bool{}
+		for _, s := range r.sim.Sent() {
+			got[s.To] = got[s.To] || s.Complete
+		}
+		return len(got) >= n
+	})
+	sent := map[string]string{}
+	for _, s := range r.sim.Sent() {
+		sent[s.To] = s.Text
+	}
+	for i := 0; i < n; i++ {
+		items := conversation(t, p.base, modemPhone(i))
+		if len(items) != 2 || items[0].Direction != "in" || items[1].Direction != "out" {
+			t.Fatalf("seed %d: conversation of %d: got %+v, want one message and one reply", seed, i, items)
+		}
+		if items[0].Text != modemText(i) {
+			t.Fatalf("seed %d: message %d stored as %q, want %q", seed, i, items[0].Text, modemText(i))
+		}
+		if got := sent[modemPhone(i)]; got != items[1].Text || ticketInText.FindString(got) == "" {
+			t.Fatalf("seed %d: reply to %d decoded as %q, want %q", seed, i, got, items[1].Text)
+		}
+	}
+}
+
+// TestModem_EndToEnd runs the daemon on a simulated modem over a real
+// pseudo-terminal: 200 messages (GSM-7, UCS-2, 3-part with parts out of
+// order), one failed +CMGD, and an unplug and replug in the middle.
+func TestModem_EndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a daemon on a pseudo-terminal")
+	}
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	dir := t.TempDir()
+	rig := newModemRig(t, dir, seed)
+	addr := freeAddr(t)
+	p := start(t, rig.config(t, dir, addr), addr)
+	defer p.kill()
+	const n = 200
+	rig.sim.FailNextDelete()
+	rig.deliverAll(n / 2)
+	eventually(t, 60*time.Second, "the first messages taken in", func() bool {
+		var cnt struct{ Count int }
+		getJSON(t, p.base+"/api/v1/messages/count?channel=modem:m1", &cnt)
+		return cnt.Count >= n/4
+	})
+	rig.sim.Unplug()
+	rig.plug()
+	for i := n / 2; i < n; i++ {
+		if err := rig.sim.DeliverText(modemPhone(i), modemText(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	verifyModem(t, p, rig, n, seed)
+}
+
+// TestKill_Modem SIGKILLs the daemon at seeded random moments while a
+// burst of 200 SMS waits on the SIM, and restarts it: the SIM outlives the
+// kills, and in the end every message is stored once with one ticket and
+// one reply.
+func TestKill_Modem(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a daemon process")
+	}
+	seed := time.Now().UnixNano()
+	if s := os.Getenv("SAMBAT_KILL_SEED"); s != "" {
+		seed, _ = strconv.ParseInt(s, 10, 64)
+	}
+	t.Logf("seed %d (rerun with SAMBAT_KILL_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 2))
+	dir := t.TempDir()
+	rig := newModemRig(t, dir, seed)
+	addr := freeAddr(t)
+	cfg := rig.config(t, dir, addr)
+	const n, kills = 200, 4
+	batch := n / (kills + 1)
+	for round := 0; round < kills; round++ {
+		for i := round * batch; i < (round+1)*batch; i++ {
+			if err := rig.sim.DeliverText(modemPhone(i), modemText(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Kill while 1 to batch-1 PDUs still wait on the SIM or in the network.
+		left := 1 + rng.IntN(batch-1)
+		p := start(t, cfg, addr)
+		eventually(t, 60*time.Second, "the SIM half drained", func() bool {
+			return rig.sim.Stored()+rig.sim.Pending() <= left
+		})
+		p.kill()
+		t.Logf("round %d: killed with %d PDUs left on the SIM and %d replies sent", round,
+			rig.sim.Stored()+rig.sim.Pending(), len(rig.sim.Sent()))
+	}
+	for i := kills * batch; i < n; i++ {
+		if err := rig.sim.DeliverText(modemPhone(i), modemText(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := start(t, cfg, addr)
+	defer p.kill()
+	verifyModem(t, p, rig, n, seed)
+}
