@@ -93,6 +93,18 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "parts": parts})
 }
 
+// RequireAdmin lets a request through only with the admin token, or
+// without one when the API is open (a loopback listener with no token).
+func (a *API) RequireAdmin(h http.Handler) http.Handler {
+	return a.authed(func(w http.ResponseWriter, r *http.Request) {
+		if !who(r).admin {
+			writeError(w, http.StatusForbidden, "admins only")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // principal is who a request is: an admin, or the officer of one department.
 type principal struct {
 	admin bool

@@ -96,12 +96,28 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-// Wrap counts the messages a channel hands to h.
-func (m *Metrics) Wrap(h intake.Handler) intake.Handler { return countingHandler{h, m} }
+// Handler is what channels hand messages to: whole ones and parts of
+// concatenated SMS.
+type Handler interface {
+	intake.Handler
+	intake.PartHandler
+}
+
+// Wrap counts the messages a channel hands to h; a part counts once its
+// message is complete.
+func (m *Metrics) Wrap(h Handler) Handler { return countingHandler{h, m} }
 
 type countingHandler struct {
-	h intake.Handler
+	h Handler
 	m *Metrics
+}
+
+func (c countingHandler) HandlePart(ctx context.Context, p intake.Part) (intake.Result, error) {
+	res, err := c.h.HandlePart(ctx, p)
+	if err != nil || res.Duplicate || res.InboundID != 0 {
+		c.m.In(p.Channel, res, err)
+	}
+	return res, err
 }
 
 func (c countingHandler) Handle(ctx context.Context, msg intake.Message) (intake.Result, error) {

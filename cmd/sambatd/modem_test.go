@@ -150,6 +150,9 @@ func TestModem_EndToEnd(t *testing.T) {
 		}
 	}
 	verifyModem(t, p, rig, n, seed)
+	if m := scrape(t, p.base); !strings.Contains(m, `sambatd_messages_in_total{channel="modem:m1",outcome="stored"} 200`) {
+		t.Fatalf("metrics should count 200 stored modem messages:\n%s", m)
+	}
 }
 
 // TestKill_Modem SIGKILLs the daemon at seeded random moments while a

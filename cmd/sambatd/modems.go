@@ -16,7 +16,7 @@ func (d *daemon) openModems() error {
 		m := modem.New(modem.Config{Name: mc.Name, Port: mc.Port, Baud: mc.Baud, PIN: mc.PIN,
 			SendInterval: mc.SendInterval, MultipartTimeout: mc.MultipartTimeout,
 			BalanceUSSD: mc.BalanceUSSD, BalanceMin: mc.BalanceMin},
-			modem.Deps{Handler: d.in, Parts: d.engine, Flusher: d.engine, Deliveries: d.db,
+			modem.Deps{Handler: d.in, Parts: d.in, Flusher: d.engine, Deliveries: d.db,
 				NextRef: func(ctx context.Context) (int, error) {
 					n, err := d.engine.Counter(ctx, channel+":concat_ref")
 					return int(n), err

@@ -44,7 +44,7 @@ type daemon struct {
 	mx        *metrics.Metrics
 	central   *central.Central // nil unless central.url is set
 	deadlines *intake.Deadlines
-	in        intake.Handler // the engine, counted
+	in        metrics.Handler // the engine, counted
 }
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
@@ -159,7 +159,16 @@ func (d *daemon) openChannels() error {
 	if d.cfg.Simulator.Enabled {
 		s := sim.New(d.in, d.engine, d.contacts, intake.SystemClock{}, d.logger)
 		d.addChannel(intake.ChannelSim, s, s, nil)
-		s.Routes(d.mux)
+		// The simulator is only ever served on loopback or behind the
+		// admin token.
+		simMux := http.NewServeMux()
+		s.Routes(simMux)
+		var h http.Handler = simMux
+		if !isLoopback(d.cfg.HTTP.Listen) {
+			h = d.api.RequireAdmin(simMux)
+		}
+		d.mux.Handle("/api/v1/sim/", h)
+		d.mux.Handle("/sim", h)
 	}
 	if d.cfg.USSD.Enabled {
 		u := ussd.New(ussd.Config{Path: d.cfg.USSD.Path, Secret: d.cfg.USSD.Secret, Allow: d.cfg.USSD.Allow},

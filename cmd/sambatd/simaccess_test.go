@@ -1,0 +1,58 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kotamalang/sambatd/config"
+)
+
+// TestServe_SimulatorAccess: the simulator is open on a loopback listener
+// and needs the admin token on any other.
+func TestServe_SimulatorAccess(t *testing.T) {
+	for _, tc := range []struct {
+		name, listen, token string
+		want                int
+	}{
+		{"Loopback", "127.0.0.1:8080", "", 202},
+		{"PublicNoToken", "0.0.0.0:8080", "", 401},
+		{"PublicWrongToken", "0.0.0.0:8080", "nope", 401},
+		{"PublicAdmin", "0.0.0.0:8080", "rahasia-admin", 202},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Load("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Store.Path = filepath.Join(t.TempDir(), "s.db")
+			cfg.HTTP.Listen = tc.listen
+			if tc.listen != "127.0.0.1:8080" {
+				cfg.HTTP.AdminToken = "rahasia-admin"
+			}
+			d := &daemon{cfg: cfg, logger: slog.New(slog.DiscardHandler), mux: http.NewServeMux()}
+			if err := d.open(); err != nil {
+				t.Fatal(err)
+			}
+			defer d.db.Close()
+			srv := httptest.NewServer(d.mux)
+			defer srv.Close()
+			req, _ := http.NewRequest("POST", srv.URL+"/api/v1/sim/messages",
+				strings.NewReader(`{"from":"+6281234567890","text":"SAMBAT tes"}`))
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("got %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+}
