@@ -26,20 +26,6 @@ func scanJob(s scanner) (intake.Job, error) {
 	return j, err
 }
 
-// collectJobs reads and closes rows of jobCols.
-func collectJobs(rows *sql.Rows) ([]intake.Job, error) {
-	defer rows.Close()
-	var out []intake.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
-}
-
 // EnqueueJob queues a central store job and sets j.ID. A second create job
 // for the same ticket changes nothing: it returns fresh=false with the
 // existing job's id. A zero CreatedAt is set from the clock, a zero NextAt
@@ -127,7 +113,7 @@ func (d *DB) ClaimJobs(ctx context.Context, now time.Time, limit int) ([]intake.
 		if err != nil {
 			return err
 		}
-		claimed, err = collectJobs(rows)
+		claimed, err = collect(rows, scanJob)
 		return err
 	})
 	if err != nil {
@@ -234,7 +220,7 @@ func (d *DB) Jobs(ctx context.Context, ticket string) ([]intake.Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	js, err := collectJobs(rows)
+	js, err := collect(rows, scanJob)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -22,20 +21,6 @@ func scanOutgoing(s scanner) (intake.Outgoing, error) {
 		&o.Status, &o.Attempts, tm(&o.NextAt), &o.LastError, &o.ProviderID, &o.SentVia,
 		tm(&o.CreatedAt), tm(&o.SentAt))
 	return o, err
-}
-
-// collectOutgoing reads and closes rows of outboxCols.
-func collectOutgoing(rows *sql.Rows) ([]intake.Outgoing, error) {
-	defer rows.Close()
-	var out []intake.Outgoing
-	for rows.Next() {
-		o, err := scanOutgoing(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
 }
 
 // Enqueue adds an outbox row and sets o.ID. A zero CreatedAt is set from the
@@ -106,7 +91,7 @@ func (d *DB) Claim(ctx context.Context, channels []string, now time.Time, limit 
 		if err != nil {
 			return err
 		}
-		claimed, err = collectOutgoing(rows)
+		claimed, err = collect(rows, scanOutgoing)
 		return err
 	})
 	if err != nil {
@@ -240,7 +225,7 @@ func (d *DB) Outbox(ctx context.Context, f OutboxFilter) ([]intake.Outgoing, err
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
-	out, err := collectOutgoing(rows)
+	out, err := collect(rows, scanOutgoing)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}

@@ -17,6 +17,29 @@ const ticketCols = `number, seq, status, category, opd, location, description, c
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
+// collect reads rows with scan and closes them.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanTicketRow is scanTicket for collect.
+func scanTicketRow(s scanner) (intake.Ticket, error) {
+	t, err := scanTicket(s)
+	if err != nil {
+		return intake.Ticket{}, err
+	}
+	return *t, nil
+}
+
 // scanTicket reads one row of ticketCols.
 func scanTicket(s scanner) (*intake.Ticket, error) {
 	var t intake.Ticket
@@ -201,21 +224,8 @@ func (t *tx) Tickets(f intake.TicketFilter) ([]intake.Ticket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
-	return collectTickets(rows)
-}
-
-// collectTickets reads and closes rows of ticketCols.
-func collectTickets(rows *sql.Rows) ([]intake.Ticket, error) {
-	defer rows.Close()
-	var ts []intake.Ticket
-	for rows.Next() {
-		tk, err := scanTicket(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tickets: %w", err)
-		}
-		ts = append(ts, *tk)
-	}
-	if err := rows.Err(); err != nil {
+	ts, err := collect(rows, scanTicketRow)
+	if err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
 	return ts, nil

@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"bytes"
+	"github.com/kotamalang/sambatd/twilio/twiliotest"
 	"net/http"
 	"net/url"
 	"testing"
@@ -30,7 +31,7 @@ func FuzzWebhook(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, signed bool) {
 		sig := "bogus"
 		if form, err := url.ParseQuery(string(body)); err == nil && signed {
-			sig = sign(testToken, publicHook, form)
+			sig = twiliotest.Sign(testToken, publicHook, form)
 		}
 		before := r.h.stored()
 		rec := post(r.tw.ServeWebhook, "/twilio/sms", string(body), sig)

@@ -3,14 +3,11 @@ package twilio
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
+	"github.com/kotamalang/sambatd/twilio/twiliotest"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -26,27 +23,6 @@ const (
 	publicHook  = "https://sambat.example.go.id/twilio/sms"
 	publicState = "https://sambat.example.go.id/twilio/status"
 )
-
-// sign computes X-Twilio-Signature by hand, independently of twilio-go:
-// base64(HMAC-SHA1(token, url + sorted name+value pairs)).
-func sign(token, u string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(u)
-	for _, k := range keys {
-		for _, v := range form[k] {
-			b.WriteString(k)
-			b.WriteString(v)
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
 
 // fakeClock is a settable clock.
 type fakeClock struct {
@@ -248,7 +224,7 @@ func TestSign(t *testing.T) {
 		"Caller": {"+14158675309"}, "From": {"+14158675309"},
 		"ReasonConferenceEnded": {"test"}, "Reason": {"Participant"},
 	}
-	got := sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", form)
+	got := twiliotest.Sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", form)
 	if want := "vOEb5UThFn24KEfnOFLQY2AE5FY="; got != want {
 		t.Errorf("sign = %q, want %q", got, want)
 	}

@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"context"
+	"github.com/kotamalang/sambatd/twilio/twiliotest"
 	"net/http"
 	"sort"
 	"strings"
@@ -33,7 +34,7 @@ func TestReconcile(t *testing.T) {
 
 	// One of them did arrive through the webhook.
 	form := inbound("SMa0000000000000000000000000000002", "+6282222222222", "SAMBAT dua")
-	post(r.tw.ServeWebhook, "/twilio/sms", form.Encode(), sign(testToken, publicHook, form))
+	post(r.tw.ServeWebhook, "/twilio/sms", form.Encode(), twiliotest.Sign(testToken, publicHook, form))
 
 	n, err := r.tw.Reconcile(context.Background())
 	if err != nil {

@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"errors"
+	"github.com/kotamalang/sambatd/twilio/twiliotest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -61,7 +62,7 @@ func TestServeWebhook_Accepts(t *testing.T) {
 
 	// The daemon sits behind a proxy: it is reached on loopback but Twilio
 	// signed the public URL.
-	code, got, hdr := postHTTP(t, srv.URL+"/twilio/sms", body, sign(testToken, publicHook, form))
+	code, got, hdr := postHTTP(t, srv.URL+"/twilio/sms", body, twiliotest.Sign(testToken, publicHook, form))
 	if code != http.StatusOK {
 		t.Fatalf("status %d (%s), want 200", code, got)
 	}
@@ -96,7 +97,7 @@ func TestServeWebhook_Rejects(t *testing.T) {
 	srv := serve(t, r.tw)
 	form := inbound("SM22222222222222222222222222222222", "+6281234567890", "SAMBAT lampu mati")
 	body := form.Encode()
-	good := sign(testToken, publicHook, form)
+	good := twiliotest.Sign(testToken, publicHook, form)
 	huge := url.Values{"MessageSid": {"SM1"}, "Body": {strings.Repeat("a", MaxBody)}}
 	tests := []struct {
 		name, body, sig string
@@ -104,13 +105,13 @@ func TestServeWebhook_Rejects(t *testing.T) {
 	}{
 		{"MissingSignature", body, "", http.StatusForbidden},
 		{"ForgedSignature", body, "bm90IGEgc2lnbmF0dXJl", http.StatusForbidden},
-		{"WrongToken", body, sign("ffffffffffffffffffffffffffffffff", publicHook, form), http.StatusForbidden},
-		{"WrongURL", body, sign(testToken, srv.URL+"/twilio/sms", form), http.StatusForbidden},
+		{"WrongToken", body, twiliotest.Sign("ffffffffffffffffffffffffffffffff", publicHook, form), http.StatusForbidden},
+		{"WrongURL", body, twiliotest.Sign(testToken, srv.URL+"/twilio/sms", form), http.StatusForbidden},
 		{"TamperedBody", strings.Replace(body, "lampu", "LAMPU", 1), good, http.StatusForbidden},
 		{"Malformed", "Body=%zz&MessageSid=SM1", good, http.StatusBadRequest},
 		{"RepeatedParameter", body + "&Body=evil", good, http.StatusBadRequest},
-		{"Huge", huge.Encode(), sign(testToken, publicHook, huge), http.StatusRequestEntityTooLarge},
-		{"NoMessageSid", "Body=hi", sign(testToken, publicHook, url.Values{"Body": {"hi"}}), http.StatusBadRequest},
+		{"Huge", huge.Encode(), twiliotest.Sign(testToken, publicHook, huge), http.StatusRequestEntityTooLarge},
+		{"NoMessageSid", "Body=hi", twiliotest.Sign(testToken, publicHook, url.Values{"Body": {"hi"}}), http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,7 +169,7 @@ func TestServeWebhook_Replay(t *testing.T) {
 	r := newRig(t, "", nil)
 	srv := serve(t, r.tw)
 	form := inbound("SM33333333333333333333333333333333", "+6281234567890", "SAMBAT sampah")
-	sig := sign(testToken, publicHook, form)
+	sig := twiliotest.Sign(testToken, publicHook, form)
 	for i := range 3 {
 		code, body, _ := postHTTP(t, srv.URL+"/twilio/sms", form.Encode(), sig)
 		if code != http.StatusOK || !strings.Contains(body, "<Response/>") {
@@ -197,7 +198,7 @@ func TestServeWebhook_HandlerFails(t *testing.T) {
 		return nil
 	}
 	form := inbound("SM44444444444444444444444444444444", "+6281234567890", "SAMBAT banjir")
-	sig := sign(testToken, publicHook, form)
+	sig := twiliotest.Sign(testToken, publicHook, form)
 	code, body, _ := postHTTP(t, srv.URL+"/twilio/sms", form.Encode(), sig)
 	if code < 500 || strings.Contains(body, "<Response") {
 		t.Fatalf("failing handler: status %d body %q, want 5xx without TwiML", code, body)
@@ -250,7 +251,7 @@ func TestServeWebhook_AnswersAfterCommit(t *testing.T) {
 	}
 	form := inbound("SM55555555555555555555555555555555", "+6281234567890", "SAMBAT macet")
 	req := httptest.NewRequest(http.MethodPost, "/twilio/sms", strings.NewReader(form.Encode()))
-	req.Header.Set("X-Twilio-Signature", sign(testToken, publicHook, form))
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(testToken, publicHook, form))
 	w := &headerWatch{ResponseRecorder: httptest.NewRecorder()}
 	done := make(chan struct{})
 	go func() {
@@ -278,7 +279,7 @@ func TestServeWebhook_Timely(t *testing.T) {
 		return nil
 	}
 	form := inbound("SM66666666666666666666666666666666", "+6281234567890", "SAMBAT x")
-	rec := post(r.tw.ServeWebhook, "/twilio/sms", form.Encode(), sign(testToken, publicHook, form))
+	rec := post(r.tw.ServeWebhook, "/twilio/sms", form.Encode(), twiliotest.Sign(testToken, publicHook, form))
 	if rec.Code != http.StatusOK {
 		t.Errorf("status %d (%s), want 200", rec.Code, rec.Body.String())
 	}
@@ -304,7 +305,7 @@ func TestServeWebhook_Text(t *testing.T) {
 			if tt.optOut != "" {
 				form.Set("OptOutType", tt.optOut)
 			}
-			rec := post(r.tw.ServeWebhook, "/twilio/sms", form.Encode(), sign(testToken, publicHook, form))
+			rec := post(r.tw.ServeWebhook, "/twilio/sms", form.Encode(), twiliotest.Sign(testToken, publicHook, form))
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status %d (%s), want 200", rec.Code, rec.Body.String())
 			}
@@ -326,7 +327,7 @@ func TestServeWebhook_NoConfiguredURL(t *testing.T) {
 	r := newRig(t, "", func(c *Config) { c.WebhookURL = "" })
 	srv := serve(t, r.tw)
 	form := inbound("SM88888888888888888888888888888888", "+6281234567890", "SAMBAT x")
-	code, body, _ := postHTTP(t, srv.URL+"/twilio/sms", form.Encode(), sign(testToken, srv.URL+"/twilio/sms", form))
+	code, body, _ := postHTTP(t, srv.URL+"/twilio/sms", form.Encode(), twiliotest.Sign(testToken, srv.URL+"/twilio/sms", form))
 	if code != http.StatusOK {
 		t.Errorf("status %d (%s), want 200 when signed for the URL called", code, body)
 	}
@@ -356,7 +357,7 @@ func TestServeStatus(t *testing.T) {
 			r.dl.err = tt.storeErr
 			form := url.Values{"MessageSid": {sid}, "MessageStatus": {tt.status}, "AccountSid": {testSID},
 				"To": {"+6281234567890"}, "ErrorCode": {"30003"}}
-			rec := post(r.tw.ServeStatus, "/twilio/status", form.Encode(), sign(testToken, tt.signURL, form))
+			rec := post(r.tw.ServeStatus, "/twilio/status", form.Encode(), twiliotest.Sign(testToken, tt.signURL, form))
 			if rec.Code != tt.wantCode {
 				t.Errorf("status %d (%s), want %d", rec.Code, rec.Body.String(), tt.wantCode)
 			}

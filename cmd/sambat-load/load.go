@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kotamalang/sambatd/twilio/twiliotest"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,7 +89,7 @@ func (c *client) post(ctx context.Context, i int) (time.Duration, string) {
 		return 0, "request: " + err.Error()
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", sign(c.o.AuthToken, c.o.WebhookURL, form))
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(c.o.AuthToken, c.o.WebhookURL, form))
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -152,27 +149,6 @@ func (c *client) storedCount(ctx context.Context) (int, string) {
 		return 0, "count endpoint answered no count"
 	}
 	return *v.Count, ""
-}
-
-// sign computes X-Twilio-Signature: base64(HMAC-SHA1(token, url + the
-// sorted parameter names each followed by its value)).
-func sign(token, u string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(u)
-	for _, k := range keys {
-		for _, v := range form[k] {
-			b.WriteString(k)
-			b.WriteString(v)
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // percentile of sorted durations, nearest-rank.

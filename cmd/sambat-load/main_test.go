@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/kotamalang/sambatd/twilio/twiliotest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -159,7 +160,7 @@ func TestSign(t *testing.T) {
 		"Caller": {"+14158675309"}, "From": {"+14158675309"},
 		"ReasonConferenceEnded": {"test"}, "Reason": {"Participant"},
 	}
-	got := sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", form)
+	got := twiliotest.Sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", form)
 	if want := "vOEb5UThFn24KEfnOFLQY2AE5FY="; got != want {
 		t.Errorf("sign = %q, want %q", got, want)
 	}

@@ -18,32 +18,47 @@ func TestKill_SimulatorBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a daemon process")
 	}
+	const n = 500
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := writeConfig(t, dir, addr, "intake:\n  max_per_day: 0\n")
+	phone := func(i int) string { return fmt.Sprintf("+62812%08d", i) }
+	seed, p := killDuringBursts(t, cfg, addr, n, func(base string, i int) int {
+		return postSim(base, "burst-"+strconv.Itoa(i), phone(i), fmt.Sprintf("SAMBAT jalan berlubang nomor %d di Jl Ijen", i))
+	})
+	defer p.kill()
+	verifyBurst(t, p, "sim", n, phone, seed)
+}
+
+// killSeed is the seed of a kill test: random, or SAMBAT_KILL_SEED to
+// replay a failure. It is logged so a failure can be replayed.
+func killSeed(t testing.TB) uint64 {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("SAMBAT_KILL_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}
 	t.Logf("seed %d (rerun with SAMBAT_KILL_SEED=%d)", seed, seed)
+	return seed
+}
+
+// killDuringBursts posts n messages to the daemon, SIGKILLing it three
+// times once a seeded random share of what is left has been acknowledged,
+// restarting it each time and posting again what was not acknowledged.
+// It returns the seed and the daemon of the last round, which was left
+// to finish.
+func killDuringBursts(t *testing.T, cfg, addr string, n int, post func(base string, i int) int) (uint64, *proc) {
+	const kills = 3
+	seed := killSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed))
-	const n, kills = 500, 3
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfg := writeConfig(t, dir, addr, "intake:\n  max_per_day: 0\n")
-	phone := func(i int) string { return fmt.Sprintf("+62812%08d", i) }
 	acked := make([]bool, n)
-	post := func(base string, i int) int {
-		return postSim(base, "burst-"+strconv.Itoa(i), phone(i), fmt.Sprintf("SAMBAT jalan berlubang nomor %d di Jl Ijen", i))
-	}
 	for round := 0; ; round++ {
 		p := start(t, cfg, addr)
 		var wg sync.WaitGroup
 		if round == kills {
 			burstWith(&wg, p.base, acked, post, -1, nil)
 			wg.Wait()
-			verifyBurst(t, p, "sim", n, phone, seed)
-			p.kill()
-			return
+			return seed, p
 		}
-		// Kill once a random share of what is left has been acknowledged.
 		left := n - count(acked)
 		burstWith(&wg, p.base, acked, post, count(acked)+1+rng.IntN(left*2/3+1), func() { p.cmd.Process.Kill() })
 		wg.Wait()

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,12 +162,9 @@ func TestKill_Modem(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a daemon process")
 	}
-	seed := time.Now().UnixNano()
-	if s := os.Getenv("SAMBAT_KILL_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
-	}
-	t.Logf("seed %d (rerun with SAMBAT_KILL_SEED=%d)", seed, seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 2))
+	useed := killSeed(t)
+	seed := int64(useed)
+	rng := rand.New(rand.NewPCG(useed, 2))
 	dir := t.TempDir()
 	rig := newModemRig(t, dir, seed)
 	addr := freeAddr(t)
