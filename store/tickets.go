@@ -240,7 +240,7 @@ func (t *tx) RecentComplaint(phone, fingerprint string, since time.Time) (*intak
 	}
 	tk, err := scanTicket(t.q.QueryRowContext(t.ctx, "SELECT "+ticketCols+` FROM tickets
 		WHERE (complainant = ?1 OR submitted_by = ?1) AND fingerprint = ?2 AND created_at >= ?3
-		ORDER BY created_at DESC, seq DESC LIMIT 1`, phone, fingerprint, since.UnixMilli()))
+		ORDER BY created_at DESC LIMIT 1`, phone, fingerprint, since.UnixMilli()))
 	if errNoRows(err) {
 		return nil, fmt.Errorf("recent complaint: %w", intake.ErrUnknownTicket)
 	}
