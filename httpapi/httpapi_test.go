@@ -27,7 +27,7 @@ type checker struct{ h intake.Health }
 
 func (c checker) Health(context.Context) intake.Health { return c.h }
 
-func newEnv(t *testing.T, auth httpapi.Auth, parts ...intake.Checker) *env {
+func newEnv(t testing.TB, auth httpapi.Auth, parts ...intake.Checker) *env {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "api.db"), nil)
 	if err != nil {
@@ -60,7 +60,7 @@ func newEnv(t *testing.T, auth httpapi.Auth, parts ...intake.Checker) *env {
 		secret: file("b", "SAMBAT RAHASIA JALAN pungli parkir di Jl Ijen")}
 }
 
-func (e *env) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
+func (e *env) do(t testing.TB, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if token != "" {

@@ -17,7 +17,7 @@ import (
 	"github.com/kotamalang/sambatd/store"
 )
 
-func newSim(t *testing.T) (*httptest.Server, *intake.Engine, *sim.Sim) {
+func newSim(t testing.TB) (*httptest.Server, *intake.Engine, *sim.Sim) {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "sim.db"), nil)
 	if err != nil {
