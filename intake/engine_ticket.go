@@ -137,9 +137,6 @@ func (r *rules) ticketData(t *Ticket) TemplateData {
 	if cat, ok := r.catalog.Get(t.Category); ok && cat.Name != "" {
 		d.Category = cat.Name
 	}
-	if o, ok := r.opds[t.OPD]; ok && o.Code != "" {
-		d.OPD = o.Code
-	}
 	if r.SLA.Resolve > 0 {
 		d.Deadline = r.SLA.Deadline(t.CreatedAt, r.SLA.Resolve, r.loc()).Format("02/01")
 	}
