@@ -33,12 +33,12 @@ func (c *conv) dialog(cmd Command) (note string, handled bool, err error) {
 	if err != nil {
 		return "", false, fmt.Errorf("load session: %w", err)
 	}
-	if !c.now.Before(s.Expires) || cmd.Kind != KindNone {
-		return "", false, c.tx.DeleteSession(key)
-	}
 	var st smsSession
 	if err := json.Unmarshal([]byte(s.State), &st); err != nil {
 		c.e.logger.Warn("dropping unreadable session", "error", err)
+		return "", false, c.tx.DeleteSession(key)
+	}
+	if !c.now.Before(s.Expires) || interrupts(cmd, c.m.Text, st.Step) {
 		return "", false, c.tx.DeleteSession(key)
 	}
 	out := StepDialog(c.dialogEnv(LimitSMS), st.DialogState, c.m.Text)
@@ -50,6 +50,26 @@ func (c *conv) dialog(cmd Command) (note string, handled bool, err error) {
 	}
 	note, err = c.dialogOutput(out, st.Auto && out.State.Step == StepMain)
 	return note, true, err
+}
+
+// interrupts reports whether a message inside a dialog is a command that
+// ends it. At the steps that take free text (location, description) only
+// an unmistakable command does: an exact keyword alone ("CEK", "STOP",
+// "?") or with a ticket number ("CEK 4821303"); anything else there,
+// "status jalan masih rusak" or "Lapor pak, …" included, is the answer.
+func interrupts(cmd Command, text, step string) bool {
+	switch {
+	case cmd.Kind == KindNone:
+		return false
+	case step != StepLocation && step != StepDescription:
+		return true
+	case cmd.Typo || cmd.Kind == KindComplaint || cmd.Kind == KindKIM:
+		return false
+	case len(cmd.Ticket) >= 7:
+		return true
+	}
+	bare := strings.Trim(strings.TrimSpace(text), ".!?#*,: ")
+	return bare == "" || strings.EqualFold(bare, cmd.Keyword)
 }
 
 // startMenu opens a menu session. auto is set when the message had no

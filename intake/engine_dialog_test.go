@@ -104,6 +104,23 @@ func TestEngine_MenuOverSMS(t *testing.T) {
 		}
 		h.one(h.send(warga, "2"), "menu_auto") // the dialog is gone
 	})
+	t.Run("KeywordLikeTextIsTheAnswer", func(t *testing.T) {
+		h := menuHarness(t)
+		h.send(warga, "MENU")
+		h.send(warga, "1")
+		h.send(warga, "1")
+		h.one(h.send(warga, "Jl Kawi"), "menu")
+		h.one(h.send(warga, "status jalan masih rusak, lapor pak"), "menu") // the description
+		res := h.send(warga, "1")
+		if tk := h.ticket(res.Ticket); tk.Description != "status jalan masih rusak, lapor pak" || tk.Location != "Jl Kawi" {
+			t.Fatalf("got %+v", tk)
+		}
+		h.send(warga, "MENU")
+		h.send(warga, "1")
+		h.send(warga, "1")
+		h.one(h.send(warga, "STOP"), "stopped") // alone, a keyword still acts
+		h.one(h.send(warga, "2"), "menu_auto")
+	})
 	t.Run("FreeTextIsTheAnswer", func(t *testing.T) {
 		h := menuHarness(t)
 		h.send(warga, "MENU")
