@@ -61,10 +61,7 @@ func (e *Engine) Queue(ctx context.Context, to, text, kind string) (Outgoing, er
 		return Outgoing{}, fmt.Errorf("queue to %q: %w", to, ErrBadPhone)
 	}
 	now := e.clock.Now()
-	o := Outgoing{To: phone, Phone: phone, Text: ToGSM7(text), Kind: kind, Status: OutQueued, NextAt: now, CreatedAt: now}
-	if Segments(o.Text) > 3 {
-		o.Text = TruncateSegments(o.Text, 3)
-	}
+	o := Outgoing{To: phone, Phone: phone, Text: smsText(text), Kind: kind, Status: OutQueued, NextAt: now, CreatedAt: now}
 	res := &Result{Replies: []Outgoing{o}}
 	err := e.update(ctx, func(tx Tx) error { return tx.Enqueue(&o) }, res)
 	return o, err
@@ -77,7 +74,7 @@ func (e *Engine) Notify(ctx context.Context, phones []string, text, kind string)
 	return e.update(ctx, func(tx Tx) error {
 		c := &conv{e: e, r: e.rules.Load(), tx: tx, m: &Message{}, res: res, now: e.clock.Now()}
 		for _, p := range phones {
-			if err := c.notifyText(p, text, kind, ""); err != nil {
+			if err := c.notifyText(p, smsText(text), kind, ""); err != nil {
 				return err
 			}
 		}
@@ -95,4 +92,15 @@ func (e *Engine) Counter(ctx context.Context, name string) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// smsText cleans a text that did not come from a template (an operator's
+// message, an alert) as Render cleans replies: GSM-7, at most three
+// segments.
+func smsText(text string) string {
+	text = ToGSM7(text)
+	if Segments(text) > MaxReplySegments {
+		text = TruncateSegments(text, MaxReplySegments)
+	}
+	return text
 }

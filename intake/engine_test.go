@@ -347,6 +347,18 @@ func TestEngine_Handle(t *testing.T) {
 	})
 }
 
+func TestEngine_NotifyCleansText(t *testing.T) {
+	h := newHarness(t)
+	long := "Pulsa modem m1 hampir habis “Rp 2.000” 😡 " + strings.Repeat("sisa masa aktif 3 hari. ", 40)
+	if err := h.e.Notify(context.Background(), []string{warga}, long, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := h.db.Outbox(context.Background(), store.OutboxFilter{})
+	if len(rows) != 1 || !intake.IsGSM7(rows[0].Text) || intake.Segments(rows[0].Text) > 3 {
+		t.Fatalf("alert queued as %+v, want one GSM-7 row within 3 segments", rows)
+	}
+}
+
 func (h *harness) countOut(phone, kind string) int {
 	h.t.Helper()
 	rows, err := h.db.Outbox(context.Background(), store.OutboxFilter{Limit: 1000})
