@@ -25,6 +25,10 @@ var (
 		[]string{"channel"}, nil)
 	descRegistered = prometheus.NewDesc("sambatd_modem_registered", "1 when the modem is registered on a network.",
 		[]string{"channel"}, nil)
+	descBalance = prometheus.NewDesc("sambatd_modem_balance_rupiah", "Prepaid credit the operator reported.",
+		[]string{"channel"}, nil)
+	descStorage = prometheus.NewDesc("sambatd_modem_sim_messages", "Messages waiting in the SIM's storage.",
+		[]string{"channel"}, nil)
 	descScrapeErr = prometheus.NewDesc("sambatd_scrape_error", "1 when the store could not be read for this scrape.",
 		nil, nil)
 )
@@ -34,7 +38,7 @@ type levels struct{ m *Metrics }
 
 func (l levels) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descTickets, descOutbox, descOldest, descSync, descSyncAge, descParts,
-		descOverdue, descUp, descSignal, descRegistered, descScrapeErr} {
+		descOverdue, descUp, descSignal, descRegistered, descBalance, descStorage, descScrapeErr} {
 		ch <- d
 	}
 }
@@ -80,11 +84,17 @@ func (l levels) collectHealth(ctx context.Context, gauge func(*prometheus.Desc, 
 	for _, c := range l.m.checkers() {
 		h := c.Health(ctx)
 		gauge(descUp, b2f(h.OK), h.Name)
-		if v, ok := number(h.Detail["signal"]); ok {
+		if v, ok := number(h.Detail["signal_rssi"]); ok {
 			gauge(descSignal, v, h.Name)
 		}
-		if r, ok := h.Detail["registered"].(bool); ok {
-			gauge(descRegistered, b2f(r), h.Name)
+		if r, ok := h.Detail["registration"].(string); ok {
+			gauge(descRegistered, b2f(r == "home" || r == "roaming"), h.Name)
+		}
+		if v, ok := number(h.Detail["balance"]); ok {
+			gauge(descBalance, v, h.Name)
+		}
+		if v, ok := number(h.Detail["storage_used"]); ok {
+			gauge(descStorage, v, h.Name)
 		}
 	}
 }

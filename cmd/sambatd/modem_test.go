@@ -149,8 +149,13 @@ func TestModem_EndToEnd(t *testing.T) {
 		}
 	}
 	verifyModem(t, p, rig, n, seed)
-	if m := scrape(t, p.base); !strings.Contains(m, `sambatd_messages_in_total{channel="modem:m1",outcome="stored"} 200`) {
-		t.Fatalf("metrics should count 200 stored modem messages:\n%s", m)
+	m := scrape(t, p.base)
+	for _, want := range []string{`sambatd_messages_in_total{channel="modem:m1",outcome="stored"} 200`,
+		`sambatd_modem_signal_rssi{channel="modem:m1"} 20`, `sambatd_modem_registered{channel="modem:m1"} 1`,
+		`sambatd_channel_up{channel="modem:m1"} 1`} {
+		if !strings.Contains(m, want) {
+			t.Fatalf("metrics lack %s:\n%s", want, m)
+		}
 	}
 }
 
