@@ -241,3 +241,26 @@ func runBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "backup written to %s\n", *to)
 	return nil
 }
+
+// runSync is `sambatd sync retry`: after fixing what made the central store
+// refuse tickets (a service_code, the api key), queue them again.
+func runSync(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "retry" {
+		return fmt.Errorf("sync: want retry: %w", errUsage)
+	}
+	fs, path := flags("sync retry")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	c, err := openCLI(*path)
+	if err != nil {
+		return err
+	}
+	defer c.db.Close()
+	n, err := c.db.RetryFailedJobs(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d refused job(s) queued again; a running daemon sends them\n", n)
+	return nil
+}

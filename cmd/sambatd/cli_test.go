@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kotamalang/sambatd/intake"
 	"github.com/kotamalang/sambatd/store"
@@ -118,6 +119,27 @@ func TestCLI(t *testing.T) {
 		}
 		if out, err := cliRun(t, "check-config", "--config", cfg); err != nil || !strings.Contains(out, "ok") {
 			t.Fatalf("good config: got %q, %v", out, err)
+		}
+	})
+	t.Run("SyncRetry", func(t *testing.T) {
+		db, err := store.Open(filepath.Join(dir, "sambat.db"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		db.Update(ctx, func(tx intake.Tx) error {
+			_, err := tx.EnqueueJob(&intake.Job{Kind: "create", Ticket: number})
+			return err
+		})
+		jobs, _ := db.ClaimJobs(ctx, time.Now().Add(time.Minute), 10)
+		if len(jobs) != 1 {
+			t.Fatalf("claimed %d jobs, want 1", len(jobs))
+		}
+		db.FinishJob(ctx, jobs[0].ID, "400 service_code unknown", time.Time{}) // refused for good
+		db.Close()
+		out, err := cliRun(t, "sync", "retry", "--config", cfg)
+		if err != nil || !strings.HasPrefix(out, "1 refused job(s)") {
+			t.Fatalf("got %q, %v", out, err)
 		}
 	})
 	t.Run("Usage", func(t *testing.T) {

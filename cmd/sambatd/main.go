@@ -22,6 +22,7 @@ commands:
   check-config              check a config file, naming each mistake
   tickets list|show|set-status
   outbox list|retry|cancel
+  sync retry                queue again what the central store refused
   send --to PHONE --text TEXT
   modem info --port PORT
   export --from DATE --to DATE
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTickets(ctx, args, stdout)
 	case "outbox":
 		return runOutbox(ctx, args, stdout)
+	case "sync":
+		return runSync(ctx, args, stdout)
 	case "send":
 		return runSend(ctx, args, stdout)
 	case "modem":
