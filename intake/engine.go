@@ -261,14 +261,17 @@ func (c *conv) reply(template, kind string, d TemplateData) error {
 	if err != nil {
 		return fmt.Errorf("render %s: %w", template, err)
 	}
+	to := c.m.From
 	if c.screen != nil {
-		// USSD screens vanish: only a new ticket's number also goes by SMS.
+		// USSD screens vanish: only a new ticket's number also goes by
+		// SMS, on any channel, so to the E.164 number.
 		*c.screen = USSDResponse{Text: text, End: true}
 		if template != "ack" && template != "ack_kim" {
 			return nil
 		}
+		to = c.m.Phone
 	}
-	return c.queue(Outgoing{Channel: c.replyChannel(), To: c.m.From, Phone: c.m.Phone, Text: text,
+	return c.queue(Outgoing{Channel: c.replyChannel(), To: to, Phone: c.m.Phone, Text: text,
 		Kind: kind, Ticket: d.Ticket, InboundID: c.m.ID, NextAt: c.now})
 }
 

@@ -197,7 +197,7 @@ func TestEngine_USSD(t *testing.T) {
 		}
 	}
 	final := steps[len(steps)-1] + "*1"
-	done := ussd(t, h.e, "s1", warga, final)
+	done := ussd(t, h.e, "s1", "081234567890", final) // gateways send national numbers too
 	number := ticketRE.FindString(done.Text)
 	if !done.End || number == "" {
 		t.Fatalf("confirm: got %+v, want END with a ticket number", done)
@@ -212,6 +212,10 @@ func TestEngine_USSD(t *testing.T) {
 	}
 	if n := h.countOut(warga, "ack"); n != 1 {
 		t.Fatalf("got %d SMS copies of the ticket number, want 1", n)
+	}
+	rows, _ := h.db.Outbox(context.Background(), store.OutboxFilter{})
+	if rows[0].To != warga || rows[0].Channel != "" {
+		t.Fatalf("the SMS copy goes to %q on channel %q, want %q on any channel", rows[0].To, rows[0].Channel, warga)
 	}
 	status := ussd(t, h.e, "s2", warga, "2*"+number)
 	if !status.End || !strings.Contains(status.Text, number) {
