@@ -191,11 +191,18 @@ func (c *Config) checkTwilio(ch *checker) {
 	if !t.Configured() {
 		return
 	}
-	if t.AccountSID == "" {
+	switch {
+	case t.AccountSID == "":
 		ch.add("twilio.account_sid", "required when any twilio key is set")
+	case !alnum(t.AccountSID):
+		ch.add("twilio.account_sid", "must be letters and digits only (AC…)")
 	}
-	if t.AuthToken == "" {
+	switch {
+	case t.AuthToken == "":
 		ch.add("twilio.auth_token", "required when twilio.account_sid is set")
+	case !alnum(t.AuthToken):
+		// twilio-go refuses such a token on every call; say so now, not at the first send.
+		ch.add("twilio.auth_token", "must be letters and digits only (check for a stray space or quote)")
 	}
 	if t.From == "" && t.MessagingServiceSID == "" {
 		ch.add("twilio.from", "twilio.from or twilio.messaging_service_sid is required")
@@ -292,4 +299,14 @@ func checkPhones(ch *checker, key string, phones []string) {
 			ch.add(fmt.Sprintf("%s[%d]", key, i), "not a phone number: %q", p)
 		}
 	}
+}
+
+// alnum reports whether s is only ASCII letters and digits.
+func alnum(s string) bool {
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -53,6 +53,8 @@ func TestValidate(t *testing.T) {
 		}, "modems[0].balance_ussd", "USSD code"},
 		{"TwilioPartial", func(c *Config) { c.Twilio.AccountSID = "AC123" },
 			"twilio.auth_token", "required when twilio.account_sid is set"},
+		{"TwilioTokenSpace", func(c *Config) { c.Twilio.AccountSID = "AC123"; c.Twilio.AuthToken = "abc 123" },
+			"twilio.auth_token", "letters and digits"},
 		{"TwilioNoSender", func(c *Config) { c.Twilio.AccountSID = "AC123" }, "twilio.from", "messaging_service_sid"},
 		{"TwilioWebhook", func(c *Config) { c.Twilio.AccountSID = "AC1"; c.Twilio.WebhookURL = "/twilio" },
 			"twilio.webhook_url", "absolute"},
