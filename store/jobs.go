@@ -130,13 +130,13 @@ func (d *DB) FinishJob(ctx context.Context, id int64, lastErr string, next time.
 	now := d.clock.Now().UnixMilli()
 	switch {
 	case lastErr == "":
-		return d.updateJob(ctx, "finish job", id,
+		return d.updateRow(ctx, "finish job", id,
 			"UPDATE jobs SET status = 'done', last_error = '', updated_at = ? WHERE id = ?", now, id)
 	case next.IsZero():
-		return d.updateJob(ctx, "fail job", id, `UPDATE jobs SET status = 'failed', attempts = attempts + 1,
+		return d.updateRow(ctx, "fail job", id, `UPDATE jobs SET status = 'failed', attempts = attempts + 1,
 			last_error = ?, updated_at = ? WHERE id = ?`, lastErr, now, id)
 	}
-	return d.updateJob(ctx, "retry job", id, `UPDATE jobs SET status = 'queued', attempts = attempts + 1,
+	return d.updateRow(ctx, "retry job", id, `UPDATE jobs SET status = 'queued', attempts = attempts + 1,
 		next_at = ?, last_error = ?, updated_at = ? WHERE id = ?`, next.UnixMilli(), lastErr, now, id)
 }
 
@@ -164,7 +164,7 @@ func (d *DB) ReleaseJobs(ctx context.Context, ids []int64, next time.Time) error
 // SetJobPayload replaces the payload of job id. ErrNotFound when no job has
 // that id.
 func (d *DB) SetJobPayload(ctx context.Context, id int64, payload string) error {
-	return d.updateJob(ctx, "set job payload", id, "UPDATE jobs SET payload = ?, updated_at = ? WHERE id = ?",
+	return d.updateRow(ctx, "set job payload", id, "UPDATE jobs SET payload = ?, updated_at = ? WHERE id = ?",
 		payload, d.clock.Now().UnixMilli(), id)
 }
 
@@ -186,25 +186,6 @@ func (d *DB) RetryFailedJobs(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("retry failed jobs: %w", err)
 	}
 	return int(n), nil
-}
-
-// updateJob runs a one-row jobs update through the writer; ErrNotFound
-// when no row has that id.
-func (d *DB) updateJob(ctx context.Context, what string, id int64, q string, args ...any) error {
-	err := d.do(ctx, func(stx querier) error {
-		res, err := stx.ExecContext(context.Background(), q, args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return firstErr(err, intake.ErrNotFound)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("%s %d: %w", what, id, err)
-	}
-	return nil
 }
 
 // Jobs lists the jobs of a ticket ("" for every ticket), oldest first, at

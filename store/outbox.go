@@ -130,8 +130,8 @@ func (d *DB) MarkFailed(ctx context.Context, id int64, reason string, at time.Ti
 		reason, at.UnixMilli(), id)
 }
 
-// updateRow runs a one-row outbox update through the writer; ErrNotFound
-// when no row has that id.
+// updateRow runs a one-row update (of the outbox or the jobs) through the
+// writer; ErrNotFound when no row has that id.
 func (d *DB) updateRow(ctx context.Context, what string, id int64, q string, args ...any) error {
 	err := d.do(ctx, func(stx querier) error {
 		res, err := stx.ExecContext(context.Background(), q, args...)
