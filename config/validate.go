@@ -149,19 +149,25 @@ func (c *Config) hasOPD(code string) bool {
 	return slices.ContainsFunc(c.OPDs, func(o OPD) bool { return o.Code == code })
 }
 
+// identifier checks a name that must be present, match re and be unique
+// among those seen.
+func (ch *checker) identifier(key, v string, re *regexp.Regexp, seen map[string]bool) {
+	switch {
+	case v == "":
+		ch.add(key, "required")
+	case !re.MatchString(v):
+		ch.add(key, "want letters, digits, - or _, got %q", v)
+	case seen[v]:
+		ch.add(key, "duplicate %q", v)
+	}
+	seen[v] = true
+}
+
 func (c *Config) checkModems(ch *checker) {
 	seen := map[string]bool{}
 	for i, m := range c.Modems {
 		key := fmt.Sprintf("modems[%d]", i)
-		switch {
-		case m.Name == "":
-			ch.add(key+".name", "required")
-		case !nameRe.MatchString(m.Name):
-			ch.add(key+".name", "want letters, digits, - or _, got %q", m.Name)
-		case seen[m.Name]:
-			ch.add(key+".name", "duplicate %q", m.Name)
-		}
-		seen[m.Name] = true
+		ch.identifier(key+".name", m.Name, nameRe, seen)
 		if m.Port == "" {
 			ch.add(key+".port", "required")
 		}
@@ -273,15 +279,7 @@ func (c *Config) checkOPDs(ch *checker) {
 	seen := map[string]bool{}
 	for i, o := range c.OPDs {
 		key := fmt.Sprintf("opds[%d]", i)
-		switch {
-		case o.Code == "":
-			ch.add(key+".code", "required")
-		case !codeRe.MatchString(o.Code):
-			ch.add(key+".code", "want letters, digits, - or _, got %q", o.Code)
-		case seen[o.Code]:
-			ch.add(key+".code", "duplicate %q", o.Code)
-		}
-		seen[o.Code] = true
+		ch.identifier(key+".code", o.Code, codeRe, seen)
 		if strings.TrimSpace(o.Name) == "" {
 			ch.add(key+".name", "required")
 		}
