@@ -111,9 +111,13 @@ func validE164(d string) bool {
 }
 
 // MaskPhone hides the middle of a phone number for logs and listings:
-// "+6281234567890" becomes "+62812****890". Strings too short to keep six
+// "+6281234567890" becomes "+62812****890". A channel address keeps its
+// prefix readable: "whatsapp:+62812****890". Strings too short to keep six
 // and three characters keep only their first one.
 func MaskPhone(s string) string {
+	if i := strings.IndexByte(s, ':'); i > 0 && isLetters(s[:i]) {
+		return s[:i+1] + MaskPhone(s[i+1:])
+	}
 	n := utf8.RuneCountInString(s)
 	switch {
 	case n == 0:
@@ -124,4 +128,14 @@ func MaskPhone(s string) string {
 	}
 	runes := []rune(s)
 	return string(runes[:6]) + "****" + string(runes[n-3:])
+}
+
+// isLetters reports whether s is only ASCII letters ("whatsapp", "sms").
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }

@@ -67,6 +67,8 @@ func TestMaskPhone(t *testing.T) {
 		{"x", "x"},
 		{"", ""},
 		{"ÄÖÜ", "Ä**"},
+		{"whatsapp:+6281234567890", "whatsapp:+62812****890"},
+		{"12345", "1****"},
 	}
 	for _, tt := range tests {
 		if got := MaskPhone(tt.in); got != tt.want {

@@ -100,7 +100,7 @@ func (t *Twilio) listInbound(ctx context.Context, to string, since time.Time) ([
 	params.SetDateSentAfter(since.UTC()).SetPageSize(1000).SetLimit(maxReconcile)
 	msgs, err := t.api(ctx).ListMessage(params)
 	if err != nil {
-		return nil, fmt.Errorf("list messages to %s: %w", maskPhone(to), err)
+		return nil, fmt.Errorf("list messages to %s: %w", intake.MaskPhone(to), err)
 	}
 	return msgs, nil
 }
@@ -131,7 +131,7 @@ func (t *Twilio) takeIn(ctx context.Context, rec openapi.ApiV2010Message) (bool,
 		return false, nil
 	}
 	t.metric(MetricReconciled)
-	t.logger.Info("took in a message the webhook missed", "message_sid", sid, "from", maskPhone(m.From))
+	t.logger.Info("took in a message the webhook missed", "message_sid", sid, "from", intake.MaskPhone(m.From))
 	return true, nil
 }
 

@@ -46,7 +46,7 @@ func (t *Twilio) Send(ctx context.Context, o intake.Outgoing) (string, error) {
 	msg, err := t.api(context.WithoutCancel(ctx)).CreateMessage(params)
 	if err != nil {
 		err = t.classify(err)
-		t.logger.Debug("twilio send failed", "to", maskPhone(to), "outbox_id", o.ID, "err", err)
+		t.logger.Debug("twilio send failed", "to", intake.MaskPhone(to), "outbox_id", o.ID, "err", err)
 		return "", err
 	}
 	t.noteAPI(nil)

@@ -334,16 +334,6 @@ func (t *Twilio) Close() error {
 	return nil
 }
 
-// maskPhone masks a phone number for logs with intake.MaskPhone, keeping
-// a "whatsapp:" style prefix readable.
-func maskPhone(s string) string {
-	prefix := ""
-	if i := strings.IndexByte(s, ':'); i >= 0 {
-		prefix, s = s[:i+1], s[i+1:]
-	}
-	return prefix + intake.MaskPhone(s)
-}
-
 // logLimiter lets one log line per key through per interval, so a flood of
 // forged requests cannot flood the log.
 type logLimiter struct {

@@ -69,7 +69,7 @@ func (t *Twilio) handleMessage(w http.ResponseWriter, m intake.Message) {
 	}
 	t.metric(MetricWebhook, result)
 	t.logger.Debug("webhook message taken in", "message_sid", m.ExternalID,
-		"from", maskPhone(m.From), "duplicate", res.Duplicate, "ticket", res.Ticket)
+		"from", intake.MaskPhone(m.From), "duplicate", res.Duplicate, "ticket", res.Ticket)
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, emptyTwiML)

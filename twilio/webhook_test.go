@@ -417,17 +417,3 @@ func TestNew(t *testing.T) {
 		t.Error("New without a handler: no error")
 	}
 }
-
-func TestMaskPhone(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"+6281234567890", "+62812****890"},
-		{"whatsapp:+6281234567890", "whatsapp:+62812****890"},
-		{"12345", "1****"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := maskPhone(tt.in); got != tt.want {
-			t.Errorf("maskPhone(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
