@@ -84,8 +84,8 @@ type Central struct {
 
 	mu        sync.Mutex
 	health    status
-	persisted time.Time            // when lastSuccess was last written to the store
-	logged    map[string]time.Time // rate limit of repeated errors
+	persisted time.Time          // when lastSuccess was last written to the store
+	logs      *intake.LogLimiter // rate limit of repeated errors
 }
 
 // status is what the sync knows about its last exchanges.
@@ -123,7 +123,7 @@ func New(cfg Config, d Deps) (*Central, error) {
 			jurisdiction: cfg.JurisdictionID, http: d.HTTPClient, timeout: 30 * time.Second},
 		JobPoll: 5 * time.Second, Backoff: 5 * time.Second, MaxBackoff: 10 * time.Minute,
 		TokenRetry: time.Minute, Batch: 50,
-		kick: make(chan struct{}, 1), health: status{lastOK: true}, logged: map[string]time.Time{}}
+		kick: make(chan struct{}, 1), health: status{lastOK: true}, logs: intake.NewLogLimiter(10 * time.Minute)}
 	return c, nil
 }
 
@@ -260,19 +260,7 @@ func (c *Central) record(ctx context.Context, start time.Time, err error) {
 
 // warn logs an error, at most once per ten minutes for the same message.
 func (c *Central) warn(msg string, err error, args ...any) {
-	key := msg + ": " + err.Error()
-	now := c.clock.Now()
-	c.mu.Lock()
-	last, seen := c.logged[key]
-	if !seen || now.Sub(last) >= 10*time.Minute {
-		c.logged[key] = now
+	if ok, held := c.logs.Allow(msg+": "+err.Error(), c.clock.Now()); ok {
+		c.logger.Warn(msg, append(args, "err", err, "repeats_held_back", held)...)
 	}
-	if len(c.logged) > 1000 {
-		clear(c.logged)
-	}
-	c.mu.Unlock()
-	if seen && now.Sub(last) < 10*time.Minute {
-		return
-	}
-	c.logger.Warn(msg, append(args, "err", err)...)
 }

@@ -27,6 +27,7 @@ type Outbox struct {
 	// Backoff is the first retry delay; it doubles up to MaxBackoff.
 	Backoff, MaxBackoff time.Duration
 
+	errs     *LogLimiter
 	mu       sync.Mutex
 	channels []*outChannel
 	wg       sync.WaitGroup
@@ -50,7 +51,7 @@ func NewOutbox(st OutboxStore, order []string, clock Clock, logger *slog.Logger)
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Outbox{store: st, clock: clock, logger: logger.With("component", "outbox"), order: order,
-		Poll: time.Second, MaxAttempts: 20, Backoff: 5 * time.Second, MaxBackoff: 30 * time.Minute}
+		errs: NewLogLimiter(time.Minute), Poll: time.Second, MaxAttempts: 20, Backoff: 5 * time.Second, MaxBackoff: 30 * time.Minute}
 }
 
 // Register adds a channel before Start. checker may be nil (always healthy).
@@ -127,8 +128,8 @@ func (o *Outbox) drain(ctx context.Context, ch *outChannel) bool {
 	}
 	rows, err := o.store.Claim(ctx, o.claimSet(ctx, ch), o.clock.Now(), 16)
 	if err != nil {
-		if ctx.Err() == nil {
-			o.logger.Error("claim outbox", "channel", ch.name, "error", err)
+		if ok, held := o.errs.Allow("claim "+ch.name, o.clock.Now()); ctx.Err() == nil && ok {
+			o.logger.Error("claim outbox", "channel", ch.name, "error", err, "repeats_held_back", held)
 		}
 		return false
 	}

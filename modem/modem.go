@@ -96,7 +96,7 @@ type Modem struct {
 	pinBad  bool            // the SIM refused our PIN: never send it again
 	partOf  map[int]*outMsg // MR of a part of a long message we sent
 	reports []pendingReport // delivery states not yet recorded
-	logged  map[string]time.Time
+	logs    *intake.LogLimiter
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	stopped chan struct{} // closed when the connection loop has ended
@@ -124,7 +124,7 @@ func New(cfg Config, d Deps) *Modem {
 		channel: intake.ChannelModem + ":" + cfg.Name,
 		jobs:    make(chan *job),
 		partOf:  map[int]*outMsg{},
-		logged:  map[string]time.Time{},
+		logs:    intake.NewLogLimiter(time.Minute),
 		st:      status{reg: -1, rssi: -1},
 		stopped: make(chan struct{}),
 	}
@@ -279,16 +279,8 @@ func (m *Modem) flushLoop(ctx context.Context) {
 
 // logRepeat logs an error at most once a minute per key, at debug otherwise.
 func (m *Modem) logRepeat(key, msg string, args ...any) {
-	now := time.Now()
-	m.mu.Lock()
-	last := m.logged[key]
-	fresh := now.Sub(last) >= time.Minute
-	if fresh {
-		m.logged[key] = now
-	}
-	m.mu.Unlock()
-	if fresh {
-		m.logger.Error(msg, args...)
+	if ok, held := m.logs.Allow(key, time.Now()); ok {
+		m.logger.Error(msg, append(args, "repeats_held_back", held)...)
 		return
 	}
 	m.logger.Debug(msg, args...)

@@ -30,7 +30,7 @@ func (t *Twilio) reconcileLoop(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			if ok, suppressed := t.rejectLog.allow("reconcile", t.clock.Now()); ok {
+			if ok, suppressed := t.rejectLog.Allow("reconcile", t.clock.Now()); ok {
 				t.logger.Error("reconciliation failed", "err", err, "retry_in", retry, "suppressed", suppressed)
 			}
 			delay = min(retry, delay)

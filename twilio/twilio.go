@@ -101,7 +101,7 @@ type Twilio struct {
 	statusURL   string
 	statusPath  string
 	seen        *seenSet
-	rejectLog   *logLimiter
+	rejectLog   *intake.LogLimiter
 
 	mu     sync.Mutex
 	state  healthState
@@ -135,7 +135,7 @@ func New(cfg Config, d Deps) (*Twilio, error) {
 		base:      http.DefaultTransport,
 		timeout:   defaultAPITimeout,
 		seen:      newSeenSet(),
-		rejectLog: newLogLimiter(time.Second),
+		rejectLog: intake.NewLogLimiter(time.Second),
 	}
 	if t.clock == nil {
 		t.clock = intake.SystemClock{}
@@ -332,31 +332,4 @@ func (t *Twilio) Close() error {
 	}
 	t.wg.Wait()
 	return nil
-}
-
-// logLimiter lets one log line per key through per interval, so a flood of
-// forged requests cannot flood the log.
-type logLimiter struct {
-	mu         sync.Mutex
-	every      time.Duration
-	last       map[string]time.Time
-	suppressed map[string]int
-}
-
-func newLogLimiter(every time.Duration) *logLimiter {
-	return &logLimiter{every: every, last: map[string]time.Time{}, suppressed: map[string]int{}}
-}
-
-// allow reports whether a line for key may be logged now, and how many
-// were suppressed since the last one.
-func (l *logLimiter) allow(key string, now time.Time) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if last, ok := l.last[key]; ok && now.Sub(last) < l.every {
-		l.suppressed[key]++
-		return false, 0
-	}
-	n := l.suppressed[key]
-	l.last[key], l.suppressed[key] = now, 0
-	return true, n
 }

@@ -193,7 +193,7 @@ func requestURL(r *http.Request) string {
 func (t *Twilio) reject(w http.ResponseWriter, r *http.Request, metric string, rej *rejection) {
 	t.metric(metric, rej.result)
 	t.count(func(s *healthState) { s.rejected++ })
-	if ok, suppressed := t.rejectLog.allow(metric+rej.result, t.clock.Now()); ok {
+	if ok, suppressed := t.rejectLog.Allow(metric+rej.result, t.clock.Now()); ok {
 		t.logger.Warn("twilio request refused", "path", r.URL.Path, "status", rej.code,
 			"reason", rej.reason, "remote", r.RemoteAddr, "suppressed", suppressed)
 	}
