@@ -175,7 +175,7 @@ func (d *dialog) step(st DialogState, input string) DialogOutput {
 	case StepStatus:
 		return d.status(in)
 	case StepKIMPhone:
-		return d.kimPhone(st, in)
+		return d.kimPhone(in)
 	case StepKIMName:
 		return d.kimName(st, in)
 	}
@@ -260,9 +260,10 @@ func (d *dialog) status(in string) DialogOutput {
 	return out
 }
 
-// kimPhone takes the resident's phone, or "-" for none.
-func (d *dialog) kimPhone(st DialogState, in string) DialogOutput {
-	st = DialogState{Step: StepKIMPhone, ForResident: true}
+// kimPhone takes the resident's phone, or "-" for none. It starts the
+// filing afresh.
+func (d *dialog) kimPhone(in string) DialogOutput {
+	st := DialogState{Step: StepKIMPhone, ForResident: true}
 	switch in {
 	case "0":
 		return d.show(DialogState{Step: StepMain}, "")
