@@ -81,6 +81,7 @@ type Message struct {
 	Attachments []Attachment
 	Note        string // flags the engine or adapter set: "repeat", "over_limit", "blocked", "incomplete" …
 	Ticket      string // the ticket this message created or touched
+	Pending     bool   // stored by Engine.Accept; the engine has not acted on it yet
 }
 
 // Attachment is a media item sent with a message (an MMS or WhatsApp image).
@@ -208,6 +209,8 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // it did is kept.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
+	// UpdateBulk is Update for work that can wait: it yields to Updates.
+	UpdateBulk(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
 	OutboxStore
 }
@@ -217,8 +220,15 @@ type Tx interface {
 	// InsertInbound keeps m verbatim. When (channel, external id) already
 	// exists it returns the existing row's id and fresh=false, changing nothing.
 	InsertInbound(m *Message) (id int64, fresh bool, err error)
-	// MarkInbound records what became of an inbound message.
+	// MarkInbound records what became of an inbound message; it is no
+	// longer pending.
 	MarkInbound(id int64, ticket, note string) error
+	// TakePending clears the pending flag of message id; taken=false when
+	// it was not pending.
+	TakePending(id int64) (taken bool, err error)
+	// PendingInbound returns up to limit pending messages with an id above
+	// after, in id order.
+	PendingInbound(after int64, limit int) ([]Message, error)
 	// Inbound returns a stored inbound message by channel and external id.
 	Inbound(channel, externalID string) (*Message, error)
 	// CountInbound counts stored inbound messages of a channel ("" for all).
@@ -300,8 +310,8 @@ type PartGroup struct {
 // OutboxStore is what the outbox workers need.
 type OutboxStore interface {
 	// Claim marks up to limit queued rows due at now on one of channels as
-	// sending and returns them, oldest first. "" in channels claims rows
-	// that may go on any channel.
+	// sending and returns them by id; the earliest due are taken first. ""
+	// in channels claims rows that may go on any channel.
 	Claim(ctx context.Context, channels []string, now time.Time, limit int) ([]Outgoing, error)
 	MarkSent(ctx context.Context, id int64, via, providerID string, at time.Time) error
 	MarkRetry(ctx context.Context, id int64, reason string, next time.Time) error

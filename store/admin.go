@@ -137,6 +137,7 @@ type Stats struct {
 	OldestQueued time.Duration                    // how long the most overdue queued row has been due; 0 if none
 	SyncBacklog  int                              // tickets with sync_state "pending"
 	PartsWaiting int                              // stored parts of long messages not yet joined
+	Pending      int                              // accepted messages the engine has not acted on yet
 }
 
 // Stats reads a consistent snapshot of counts from the read pool.
@@ -186,7 +187,7 @@ func (d *DB) ticketStats(ctx context.Context, rtx *sql.Tx, s *Stats) error {
 	return rtx.QueryRowContext(ctx, "SELECT COUNT(*) FROM tickets WHERE sync_state = 'pending'").Scan(&s.SyncBacklog)
 }
 
-// outboxStats fills the outbox and parts counts of s.
+// outboxStats fills the outbox, parts and pending counts of s.
 func (d *DB) outboxStats(ctx context.Context, rtx *sql.Tx, s *Stats) error {
 	rows, err := rtx.QueryContext(ctx, "SELECT status, COUNT(*) FROM outbox GROUP BY status")
 	if err != nil {
@@ -214,7 +215,11 @@ func (d *DB) outboxStats(ctx context.Context, rtx *sql.Tx, s *Stats) error {
 	if oldest.Valid {
 		s.OldestQueued = max(now.Sub(time.UnixMilli(oldest.Int64)), 0)
 	}
-	return rtx.QueryRowContext(ctx, "SELECT COUNT(*) FROM parts WHERE joined_at IS NULL").Scan(&s.PartsWaiting)
+	err = rtx.QueryRowContext(ctx, "SELECT COUNT(*) FROM parts WHERE joined_at IS NULL").Scan(&s.PartsWaiting)
+	if err != nil {
+		return err
+	}
+	return rtx.QueryRowContext(ctx, "SELECT COUNT(*) FROM inbound WHERE pending = 1").Scan(&s.Pending)
 }
 
 // BaselineInsertRate measures what this disk gives without group commit: it

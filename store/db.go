@@ -4,8 +4,10 @@
 //
 // All writes go through one writer goroutine that groups concurrent Updates
 // into one transaction (one fsync) with a savepoint per Update, so one
-// caller's error never undoes another's work. Reads use a separate
-// connection pool and never wait on the writer.
+// caller's error never undoes another's work. Work that can wait (acting
+// on accepted messages, outbox and central bookkeeping: UpdateBulk) yields
+// to intake: while Updates keep coming it gets one turn per bulkEvery.
+// Reads use a separate connection pool and never wait on the writer.
 //
 // Times are stored as INTEGER unix milliseconds UTC (NULL when unset) and
 // returned as time.Time in UTC; sub-millisecond precision is dropped.
@@ -52,7 +54,8 @@ type DB struct {
 	w   *wconn  // that connection, held by the writer
 	rdb *sql.DB // query-only pool for View and admin reads
 
-	reqs      chan *request
+	reqs      chan *request // Updates
+	bulk      chan *request // UpdateBulk: yields to reqs
 	quit      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -70,6 +73,7 @@ func Open(path string, clock intake.Clock) (*DB, error) {
 		clock:  clock,
 		logger: slog.Default().With("component", "store"),
 		reqs:   make(chan *request),
+		bulk:   make(chan *request),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}

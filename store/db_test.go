@@ -286,3 +286,33 @@ func TestCounters_NeverReused(t *testing.T) {
 		t.Errorf("after reopen: got seq %d counter %d, want 100003 and 4", seq, c)
 	}
 }
+
+// TestUpdateBulk_NotStarved: while Updates never stop, bulk work still
+// gets its turns and commits.
+func TestUpdateBulk_NotStarved(t *testing.T) {
+	db, _, _ := openTest(t)
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				db.Update(ctx, func(tx intake.Tx) error {
+					_, _, err := tx.InsertInbound(&intake.Message{Channel: "sim", ExternalID: fmt.Sprintf("%d-%d", w, i)})
+					return err
+				})
+			}
+		})
+	}
+	defer func() { stop(); wg.Wait() }()
+	deadline, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := range 20 {
+		err := db.UpdateBulk(deadline, func(tx intake.Tx) error {
+			_, err := tx.Counter(fmt.Sprint("bulk", i))
+			return err
+		})
+		if err != nil {
+			t.Fatalf("bulk request %d under constant intake: %v", i, err)
+		}
+	}
+}

@@ -29,11 +29,11 @@ func (t *tx) InsertInbound(m *intake.Message) (int64, bool, error) {
 		return 0, false, fmt.Errorf("insert inbound: %w", err)
 	}
 	rows, err := t.q.QueryContext(t.ctx, `INSERT INTO inbound
-		(channel, external_id, sender, phone, recipient, text, raw, received_at, stored_at, note, ticket, attachments)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(channel, external_id, sender, phone, recipient, text, raw, received_at, stored_at, note, ticket, attachments, pending)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(channel, external_id) DO NOTHING RETURNING id`,
 		m.Channel, m.ExternalID, m.From, m.Phone, m.To, m.Text, blob(m.Raw),
-		m.Received.UnixMilli(), now.UnixMilli(), m.Note, m.Ticket, att)
+		m.Received.UnixMilli(), now.UnixMilli(), m.Note, m.Ticket, att, m.Pending)
 	if err != nil {
 		return 0, false, fmt.Errorf("insert inbound: %w", err)
 	}
@@ -69,9 +69,10 @@ func (t *tx) ensureExternalID(m *intake.Message) error {
 	return nil
 }
 
-// MarkInbound records the ticket and note of a stored message.
+// MarkInbound records the ticket and note of a stored message; it is no
+// longer pending.
 func (t *tx) MarkInbound(id int64, ticket, note string) error {
-	n, err := t.exec("UPDATE inbound SET ticket = ?, note = ? WHERE id = ?", ticket, note, id)
+	n, err := t.exec("UPDATE inbound SET ticket = ?, note = ?, pending = 0 WHERE id = ?", ticket, note, id)
 	if err != nil {
 		return fmt.Errorf("mark inbound %d: %w", id, err)
 	}
@@ -81,23 +82,61 @@ func (t *tx) MarkInbound(id int64, ticket, note string) error {
 	return nil
 }
 
+// TakePending clears the pending flag of message id; taken=false when it
+// was not pending (already acted on).
+func (t *tx) TakePending(id int64) (bool, error) {
+	n, err := t.exec("UPDATE inbound SET pending = 0 WHERE id = ? AND pending = 1", id)
+	if err != nil {
+		return false, fmt.Errorf("take pending inbound %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// PendingInbound returns up to limit pending messages with an id above
+// after, in id (arrival) order.
+func (t *tx) PendingInbound(after int64, limit int) ([]intake.Message, error) {
+	rows, err := t.q.QueryContext(t.ctx, "SELECT "+inboundCols+` FROM inbound
+		WHERE pending = 1 AND id > ? ORDER BY id LIMIT ?`, after, clampLimit(limit, 100, 1000))
+	if err != nil {
+		return nil, fmt.Errorf("pending inbound: %w", err)
+	}
+	ms, err := collect(rows, scanInbound)
+	if err != nil {
+		return nil, fmt.Errorf("pending inbound: %w", err)
+	}
+	return ms, nil
+}
+
+// inboundCols are the columns scanInbound reads.
+const inboundCols = `id, channel, external_id, sender, phone, recipient, text, raw, received_at,
+	note, ticket, attachments, pending`
+
+// scanInbound reads one inbound row selected with inboundCols.
+func scanInbound(s scanner) (intake.Message, error) {
+	var m intake.Message
+	var att string
+	err := s.Scan(&m.ID, &m.Channel, &m.ExternalID, &m.From, &m.Phone, &m.To, &m.Text, &m.Raw,
+		tm(&m.Received), &m.Note, &m.Ticket, &att, &m.Pending)
+	if err != nil {
+		return m, err
+	}
+	if m.Attachments, err = decodeAttachments(att); err != nil {
+		return m, fmt.Errorf("inbound %d: %w", m.ID, err)
+	}
+	return m, nil
+}
+
 // Inbound returns a stored message by channel and external id, or ErrNotFound.
 func (t *tx) Inbound(channel, externalID string) (*intake.Message, error) {
-	m := &intake.Message{Channel: channel, ExternalID: externalID}
-	var att string
-	err := t.q.QueryRowContext(t.ctx, `SELECT id, sender, phone, recipient, text, raw, received_at, note, ticket, attachments
-		FROM inbound WHERE channel = ? AND external_id = ?`, channel, externalID).
-		Scan(&m.ID, &m.From, &m.Phone, &m.To, &m.Text, &m.Raw, tm(&m.Received), &m.Note, &m.Ticket, &att)
+	m, err := scanInbound(t.q.QueryRowContext(t.ctx, "SELECT "+inboundCols+`
+		FROM inbound WHERE channel = ? AND external_id = ?`, channel, externalID))
 	if errNoRows(err) {
 		return nil, fmt.Errorf("inbound %s/%s: %w", channel, externalID, intake.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read inbound: %w", err)
 	}
-	if m.Attachments, err = decodeAttachments(att); err != nil {
-		return nil, fmt.Errorf("read inbound %d: %w", m.ID, err)
-	}
-	return m, nil
+	return &m, nil
 }
 
 // CountInbound counts stored inbound messages of a channel ("" for all).

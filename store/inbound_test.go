@@ -280,3 +280,58 @@ func TestOptOutAndSessions(t *testing.T) {
 		return nil
 	})
 }
+
+func TestPendingInbound(t *testing.T) {
+	db, _, _ := openTest(t)
+	att := []intake.Attachment{{URL: "https://media/1", ContentType: "image/jpeg"}}
+	var a, b, c int64
+	update(t, db, func(tx intake.Tx) (err error) {
+		if a, _, err = tx.InsertInbound(&intake.Message{Channel: "twilio", ExternalID: "a", From: "whatsapp:+6281234567890",
+			Phone: "+6281234567890", Text: "SAMBAT a", Attachments: att, Pending: true}); err != nil {
+			return err
+		}
+		if b, _, err = tx.InsertInbound(&intake.Message{Channel: "sim", ExternalID: "b", Text: "handled at once"}); err != nil {
+			return err
+		}
+		c, _, err = tx.InsertInbound(&intake.Message{Channel: "twilio", ExternalID: "c", Text: "SAMBAT c", Pending: true})
+		return err
+	})
+	pending := func(after int64) []intake.Message {
+		var ms []intake.Message
+		view(t, db, func(tx intake.Tx) (err error) {
+			ms, err = tx.PendingInbound(after, 10)
+			return err
+		})
+		return ms
+	}
+	ms := pending(0)
+	if len(ms) != 2 || ms[0].ID != a || ms[1].ID != c {
+		t.Fatalf("pending: got %+v, want rows %d and %d (not %d)", ms, a, c, b)
+	}
+	if m := ms[0]; !m.Pending || m.Phone != "+6281234567890" || m.From != "whatsapp:+6281234567890" ||
+		m.Text != "SAMBAT a" || !cmp.Equal(m.Attachments, att) {
+		t.Errorf("pending row a: got %+v", m)
+	}
+	if ms := pending(a); len(ms) != 1 || ms[0].ID != c {
+		t.Errorf("pending after %d: got %+v, want only %d", a, ms, c)
+	}
+	if s, err := db.Stats(t.Context()); err != nil || s.Pending != 2 {
+		t.Errorf("Stats.Pending = %d (%v), want 2", s.Pending, err)
+	}
+	var first, second bool
+	update(t, db, func(tx intake.Tx) (err error) {
+		if first, err = tx.TakePending(a); err != nil {
+			return err
+		}
+		if second, err = tx.TakePending(a); err != nil {
+			return err
+		}
+		return tx.MarkInbound(c, "1000003", "")
+	})
+	if !first || second {
+		t.Errorf("TakePending twice: got %v then %v, want true then false", first, second)
+	}
+	if ms := pending(0); len(ms) != 0 {
+		t.Errorf("after TakePending and MarkInbound: still pending %+v", ms)
+	}
+}

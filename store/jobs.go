@@ -108,7 +108,7 @@ func (d *DB) ClaimJobs(ctx context.Context, now time.Time, limit int) ([]intake.
 	args := []any{now.Add(JobLease).UnixMilli(), d.clock.Now().UnixMilli(), now.UnixMilli(),
 		clampLimit(limit, 20, 500)}
 	var claimed []intake.Job
-	err := d.do(ctx, func(stx querier) error {
+	err := d.doBulk(ctx, func(stx querier) error {
 		rows, err := stx.QueryContext(context.Background(), q, args...)
 		if err != nil {
 			return err
@@ -150,7 +150,7 @@ func (d *DB) ReleaseJobs(ctx context.Context, ids []int64, next time.Time) error
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	err := d.do(ctx, func(stx querier) error {
+	err := d.doBulk(ctx, func(stx querier) error {
 		_, err := stx.ExecContext(context.Background(), `UPDATE jobs SET next_at = ?, updated_at = ?
 			WHERE status = 'queued' AND id IN (`+placeholders(len(ids))+`)`, args...)
 		return err

@@ -69,7 +69,8 @@ func (t *tx) CountOutbox(phone string, kinds []string, since time.Time) (int, er
 }
 
 // Claim marks up to limit queued rows due at now on one of channels as
-// sending (attempts+1) and returns them, oldest first. "" in channels
+// sending (attempts+1) and returns them by id. The rows taken are the
+// earliest due (next_at, then id: first come, first sent). "" in channels
 // claims the rows that may go on any channel. limit defaults to 10.
 func (d *DB) Claim(ctx context.Context, channels []string, now time.Time, limit int) ([]intake.Outgoing, error) {
 	if len(channels) == 0 {
@@ -83,10 +84,10 @@ func (d *DB) Claim(ctx context.Context, channels []string, now time.Time, limit 
 	args = append(args, limit)
 	q := `UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?
 		WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_at <= ?
-			AND channel IN (` + placeholders(len(channels)) + `) ORDER BY id LIMIT ?)
+			AND channel IN (` + placeholders(len(channels)) + `) ORDER BY next_at, id LIMIT ?)
 		RETURNING ` + outboxCols
 	var claimed []intake.Outgoing
-	err := d.do(ctx, func(stx querier) error {
+	err := d.doBulk(ctx, func(stx querier) error {
 		rows, err := stx.QueryContext(context.Background(), q, args...)
 		if err != nil {
 			return err
@@ -133,7 +134,7 @@ func (d *DB) MarkFailed(ctx context.Context, id int64, reason string, at time.Ti
 // updateRow runs a one-row update (of the outbox or the jobs) through the
 // writer; ErrNotFound when no row has that id.
 func (d *DB) updateRow(ctx context.Context, what string, id int64, q string, args ...any) error {
-	err := d.do(ctx, func(stx querier) error {
+	err := d.doBulk(ctx, func(stx querier) error {
 		res, err := stx.ExecContext(context.Background(), q, args...)
 		if err != nil {
 			return err
@@ -165,7 +166,7 @@ func (d *DB) MarkDelivery(ctx context.Context, via, providerID, status string, a
 	if at.IsZero() {
 		at = d.clock.Now()
 	}
-	err := d.do(ctx, func(stx querier) error {
+	err := d.doBulk(ctx, func(stx querier) error {
 		var id int64
 		var cur string
 		err := stx.QueryRowContext(context.Background(), `SELECT id, status FROM outbox

@@ -5,13 +5,25 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
+	"time"
 
 	"github.com/kotamalang/sambatd/intake"
 )
 
 // maxBatch caps how many requests share one commit.
 const maxBatch = 128
+
+// Reception comes first: while intake is busy (an Update committed within
+// busyWindow), bulk requests (UpdateBulk: acting on accepted messages,
+// outbox and central bookkeeping) get one turn per bulkEvery, so a burst is
+// acknowledged at the speed of the disk and the work trails it without
+// starving.
+const (
+	busyWindow = 20 * time.Millisecond
+	bulkEvery  = 25 * time.Millisecond
+)
 
 // maxStmts caps the prepared statements the writer keeps; SQL texts built
 // at run time (IN lists) beyond it run unprepared.
@@ -22,6 +34,7 @@ const maxStmts = 256
 type request struct {
 	fn   func(querier) error
 	done chan error
+	bulk bool
 }
 
 // wconn is the writer's one connection. Each SQL text is prepared once and
@@ -100,14 +113,34 @@ func (d *DB) Update(ctx context.Context, fn func(intake.Tx) error) error {
 	})
 }
 
+// UpdateBulk is Update for work that can wait (acting on accepted
+// messages): while intake is busy it gets one turn per bulkEvery, else it
+// shares commits freely.
+func (d *DB) UpdateBulk(ctx context.Context, fn func(intake.Tx) error) error {
+	return d.doBulk(ctx, func(q querier) error {
+		return fn(&tx{ctx: context.Background(), q: q, clock: d.clock})
+	})
+}
+
 // do hands fn to the writer and waits for the outcome.
 func (d *DB) do(ctx context.Context, fn func(querier) error) error {
+	return d.send(ctx, d.reqs, fn)
+}
+
+// doBulk is do for the workers' bookkeeping (outbox, central jobs): it
+// yields to Updates, as UpdateBulk does.
+func (d *DB) doBulk(ctx context.Context, fn func(querier) error) error {
+	return d.send(ctx, d.bulk, fn)
+}
+
+// send hands fn to the writer on queue q and waits for the outcome.
+func (d *DB) send(ctx context.Context, q chan *request, fn func(querier) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{fn: fn, done: make(chan error, 1)}
+	r := &request{fn: fn, done: make(chan error, 1), bulk: q == d.bulk}
 	select {
-	case d.reqs <- r:
+	case q <- r:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-d.quit:
@@ -116,30 +149,83 @@ func (d *DB) do(ctx context.Context, fn func(querier) error) error {
 	return <-r.done
 }
 
-// writer is the one goroutine that writes. It takes every request waiting
-// (up to maxBatch) and commits them together.
+// writer is the one goroutine that writes. It takes the requests waiting
+// (see fill) and commits them together.
 func (d *DB) writer() {
 	defer close(d.done)
 	batch := make([]*request, 0, maxBatch)
+	var lastUpdate, lastBulk time.Time
+	idle := time.NewTimer(time.Hour)
+	defer idle.Stop()
 	for {
 		batch = batch[:0]
+		now := time.Now()
+		sinceUpdate, sinceBulk := now.Sub(lastUpdate), now.Sub(lastBulk)
+		// While intake is busy, bulk work gets one turn per bulkEvery.
+		bulkOK := sinceUpdate >= busyWindow || sinceBulk >= bulkEvery
+		bulk := d.bulk
+		if !bulkOK {
+			bulk = nil
+			idle.Reset(min(busyWindow-sinceUpdate, bulkEvery-sinceBulk))
+		}
 		select {
 		case r := <-d.reqs:
 			batch = append(batch, r)
+		case r := <-bulk:
+			batch = append(batch, r)
+		case <-idle.C:
+			continue
 		case <-d.quit:
 			return
 		}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-d.reqs:
-				batch = append(batch, r)
-			default:
-				break drain
+		bulkMax := 0
+		switch {
+		case sinceUpdate >= busyWindow:
+			bulkMax = maxBatch
+		case bulkOK:
+			bulkMax = 1
+		}
+		batch = fill(batch, d.reqs, d.bulk, bulkMax)
+		// Let callers that are about to send (answered by the last commit)
+		// join this one: bigger batches, fewer fsyncs.
+		for range 2 {
+			runtime.Gosched()
+			batch = fill(batch, d.reqs, d.bulk, bulkMax)
+		}
+		now = time.Now()
+		for _, r := range batch {
+			if r.bulk {
+				lastBulk = now
+			} else {
+				lastUpdate = now
 			}
 		}
 		d.runBatch(batch)
 	}
+}
+
+// fill adds to batch every Update waiting on reqs and bulk requests until
+// the batch holds bulkMax of them. A batch never exceeds maxBatch.
+func fill(batch []*request, reqs, bulk chan *request, bulkMax int) []*request {
+	nbulk := 0
+	for _, r := range batch {
+		if r.bulk {
+			nbulk++
+		}
+	}
+	take := func(q chan *request, limit int) {
+		for ; limit > 0 && len(batch) < maxBatch; limit-- {
+			select {
+			case r := <-q:
+				batch = append(batch, r)
+			default:
+				return
+			}
+		}
+	}
+	take(reqs, maxBatch)
+	take(bulk, bulkMax-nbulk)
+	return batch
 }
 
 // runBatch runs one batch in one transaction and answers every caller after
