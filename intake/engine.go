@@ -17,6 +17,8 @@ type Engine struct {
 	logger *slog.Logger
 	rules  atomic.Pointer[rules]
 
+	pending *pending // accepted messages (Accept, RunPending)
+
 	// OnQueued, when set, is called after a commit that queued outbox rows
 	// (the daemon wires it to wake the outbox workers).
 	OnQueued func()
@@ -41,7 +43,7 @@ func NewEngine(st Store, s Settings, clock Clock, logger *slog.Logger) (*Engine,
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{store: st, clock: clock, logger: logger.With("component", "intake")}
+	e := &Engine{store: st, clock: clock, logger: logger.With("component", "intake"), pending: newPending()}
 	if err := e.Reload(s); err != nil {
 		return nil, err
 	}
@@ -115,22 +117,20 @@ func (e *Engine) update(ctx context.Context, fn func(Tx) error, res *Result) err
 	if err := e.store.Update(ctx, fn); err != nil {
 		return err
 	}
+	e.queued(res)
+	return nil
+}
+
+// queued wakes the outbox when res queued replies.
+func (e *Engine) queued(res *Result) {
 	if res != nil && len(res.Replies) > 0 && e.OnQueued != nil {
 		e.OnQueued()
 	}
-	return nil
 }
 
 // handleTx is Handle inside a transaction.
 func (e *Engine) handleTx(tx Tx, m *Message, res *Result) error {
-	if m.Received.IsZero() {
-		m.Received = e.clock.Now()
-	}
-	m.Text = strings.ToValidUTF8(m.Text, "\uFFFD")
-	phone, kind := NormalizePhone(m.From)
-	if kind == AddrMobile {
-		m.Phone = phone
-	}
+	kind := e.prepare(m)
 	id, fresh, err := tx.InsertInbound(m)
 	if err != nil {
 		return fmt.Errorf("insert inbound: %w", err)
@@ -140,6 +140,27 @@ func (e *Engine) handleTx(tx Tx, m *Message, res *Result) error {
 		res.Duplicate = true
 		return nil
 	}
+	return e.act(tx, m, kind, res)
+}
+
+// prepare completes a message as a channel handed it over: the received
+// time, valid UTF-8 text, and the E.164 phone of a mobile sender. It
+// returns the kind of the sender's address.
+func (e *Engine) prepare(m *Message) AddrKind {
+	if m.Received.IsZero() {
+		m.Received = e.clock.Now()
+	}
+	m.Text = strings.ToValidUTF8(m.Text, "\uFFFD")
+	phone, kind := NormalizePhone(m.From)
+	if kind == AddrMobile {
+		m.Phone = phone
+	}
+	return kind
+}
+
+// act decides what a stored message means, acts on it and records the
+// outcome on its inbound row.
+func (e *Engine) act(tx Tx, m *Message, kind AddrKind, res *Result) error {
 	c := &conv{e: e, r: e.rules.Load(), tx: tx, m: m, res: res, now: e.clock.Now()}
 	note, err := c.dispatch(kind)
 	if err != nil {
@@ -148,7 +169,7 @@ func (e *Engine) handleTx(tx Tx, m *Message, res *Result) error {
 	if m.Note != "" {
 		note = m.Note + ";" + note
 	}
-	return tx.MarkInbound(id, res.Ticket, note)
+	return tx.MarkInbound(m.ID, res.Ticket, note)
 }
 
 // conv is the handling of one inbound message.
