@@ -17,6 +17,7 @@ var (
 	descSyncAge = prometheus.NewDesc("sambatd_sync_last_success_timestamp_seconds",
 		"When the central store last accepted a sync.", nil, nil)
 	descParts   = prometheus.NewDesc("sambatd_parts_waiting", "Parts of long SMS waiting for the rest.", nil, nil)
+	descPending = prometheus.NewDesc("sambatd_inbound_pending", "Acknowledged messages the engine has not acted on yet.", nil, nil)
 	descOverdue = prometheus.NewDesc("sambatd_tickets_overdue", "Open tickets past their resolve deadline.",
 		[]string{"opd"}, nil)
 	descUp = prometheus.NewDesc("sambatd_channel_up", "1 when a channel or part is healthy.",
@@ -37,7 +38,7 @@ var (
 type levels struct{ m *Metrics }
 
 func (l levels) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTickets, descOutbox, descOldest, descSync, descSyncAge, descParts,
+	for _, d := range []*prometheus.Desc{descTickets, descOutbox, descOldest, descSync, descSyncAge, descParts, descPending,
 		descOverdue, descUp, descSignal, descRegistered, descBalance, descStorage, descScrapeErr} {
 		ch <- d
 	}
@@ -68,6 +69,7 @@ func (l levels) Collect(ch chan<- prometheus.Metric) {
 		gauge(descOldest, s.OldestQueued.Seconds())
 		gauge(descSync, float64(s.SyncBacklog))
 		gauge(descParts, float64(s.PartsWaiting))
+		gauge(descPending, float64(s.Pending))
 		if !s.LastSync.IsZero() {
 			gauge(descSyncAge, float64(s.LastSync.Unix()))
 		}

@@ -27,6 +27,7 @@ type Snapshot struct {
 	OldestQueued time.Duration
 	SyncBacklog  int
 	PartsWaiting int
+	Pending      int            // accepted messages not yet acted on
 	Overdue      map[string]int // department → open tickets past their resolve deadline
 	LastSync     time.Time      // last successful central sync; zero if never
 }

@@ -18,7 +18,7 @@ func (d *daemon) openTwilio() error {
 	t, err := twilio.New(twilio.Config{AccountSID: c.AccountSID, AuthToken: c.AuthToken, From: c.From,
 		MessagingServiceSID: c.MessagingServiceSID, WebhookURL: c.WebhookURL,
 		StatusCallbackURL: c.StatusCallbackURL, APIURL: c.APIURL, ReconcileInterval: c.ReconcileInterval},
-		twilio.Deps{Handler: d.in, Deliveries: d.db, Logger: d.logger, Metrics: d.count})
+		twilio.Deps{Handler: d.accept, Deliveries: d.db, Logger: d.logger, Metrics: d.count})
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (d *daemon) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 		return metrics.Snapshot{}, err
 	}
 	snap := metrics.Snapshot{Tickets: s.TicketsByOPD, Outbox: s.Outbox, OldestQueued: s.OldestQueued,
-		PartsWaiting: s.PartsWaiting, Overdue: d.deadlines.Overdue()}
+		PartsWaiting: s.PartsWaiting, Pending: s.Pending, Overdue: d.deadlines.Overdue()}
 	if d.central != nil {
 		cs, err := d.central.Stats(ctx)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,6 +124,11 @@ func verifyBurst(t *testing.T, p *proc, channel string, n int, phone func(int) s
 	if cnt.Count != n {
 		t.Fatalf("seed %d: stored %d messages, want %d", seed, cnt.Count, n)
 	}
+	// Some channels acknowledge before the engine acts (Engine.Accept):
+	// wait until it has acted on everything, then count exactly.
+	eventually(t, 30*time.Second, "no accepted message pending", func() bool {
+		return nothingPending(t, p.base)
+	})
 	var list struct{ Tickets []struct{ Number string } }
 	getJSON(t, p.base+"/api/v1/tickets?limit=500", &list)
 	if len(list.Tickets) != n {
@@ -148,4 +154,10 @@ func verifyBurst(t *testing.T, p *proc, channel string, n int, phone func(int) s
 			t.Fatalf("seed %d: conversation of %d: got %+v, want one in and one reply", seed, i, items)
 		}
 	}
+}
+
+// nothingPending reports whether the daemon's metrics show no accepted
+// message waiting for the engine.
+func nothingPending(t testing.TB, base string) bool {
+	return strings.Contains(scrape(t, base), "\nsambatd_inbound_pending 0\n")
 }

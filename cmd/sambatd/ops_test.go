@@ -13,7 +13,7 @@ import (
 // unmasked finds a phone number that reached a log in the clear.
 var unmasked = regexp.MustCompile(`(?:\+?62|0)8\d{7,}`)
 
-func scrape(t *testing.T, base string) string {
+func scrape(t testing.TB, base string) string {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {

@@ -45,6 +45,7 @@ type daemon struct {
 	central   *central.Central // nil unless central.url is set
 	deadlines *intake.Deadlines
 	in        metrics.Handler // the engine, counted
+	accept    metrics.Handler // the engine's Accept (store now, act soon), counted
 }
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
@@ -122,6 +123,7 @@ func (d *daemon) open() error {
 	d.engine.OnQueued = d.kick
 	d.mx = metrics.New(d.snapshot, d.listCheckers)
 	d.in = d.mx.Wrap(d.engine)
+	d.accept = d.mx.Wrap(intake.Accepting{Engine: d.engine})
 	d.mux.Handle("GET /metrics", d.mx.Handler())
 	d.api = httpapi.New(d.engine, d.listCheckers, db.Ping, authOf(d.cfg), intake.SystemClock{}, d.logger)
 	d.api.Routes(d.mux)
@@ -211,13 +213,10 @@ func (d *daemon) contacts() []sim.Contact {
 // start runs the background workers.
 func (d *daemon) start(ctx context.Context) {
 	d.outbox.Start(ctx)
+	d.wg.Go(func() { d.engine.RunPending(ctx) })
 	d.startChannels(ctx)
 	d.watchConfig(ctx)
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		d.retention(ctx)
-	}()
+	d.wg.Go(func() { d.retention(ctx) })
 }
 
 // retention erases, every hour, the phone numbers of tickets closed longer
@@ -247,13 +246,18 @@ func (d *daemon) retention(ctx context.Context) {
 }
 
 // shutdown stops intake first (the HTTP server finishes in-flight commits),
-// sends what the outbox can within the grace period, then stops the
+// acts on the messages it accepted, sends what the outbox can within the
+// grace period, then stops the
 // channels and closes the store. It keeps the first error.
 func (d *daemon) shutdown(srv *http.Server, cancel context.CancelFunc) error {
 	d.logger.Info("shutting down")
 	ctx, done := context.WithTimeout(context.Background(), shutdownGrace)
 	defer done()
-	errs := []error{srv.Shutdown(ctx), d.outbox.Close()}
+	errs := []error{srv.Shutdown(ctx)}
+	if _, err := d.engine.ProcessPending(ctx); err != nil {
+		d.logger.Warn("accepted messages left for the next start", "error", err)
+	}
+	errs = append(errs, d.outbox.Close())
 	d.outbox.Flush(ctx)
 	cancel()
 	d.wg.Wait()
