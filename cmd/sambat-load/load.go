@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,7 +73,7 @@ func (c *client) sendAll(ctx context.Context) (*report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
 	}
-	rep := &report{N: c.o.N, C: c.o.C, Elapsed: time.Since(start), Failures: fails, OK: c.o.N}
+	rep := &report{N: c.o.N, C: c.o.C, Start: start, Elapsed: time.Since(start), Failures: fails, OK: c.o.N}
 	for _, v := range fails {
 		rep.OK -= v
 	}
@@ -149,6 +150,59 @@ func (c *client) storedCount(ctx context.Context) (int, string) {
 		return 0, "count endpoint answered no count"
 	}
 	return *v.Count, ""
+}
+
+// pendingGauge is the daemon's count of accepted messages the engine has
+// not acted on yet.
+var pendingGauge = regexp.MustCompile(`(?m)^sambatd_inbound_pending (\S+)$`)
+
+// waitActed polls GET /metrics until the daemon has acted on every message
+// it accepted, and returns when it saw that; a non-empty note says why it
+// could not tell.
+func (c *client) waitActed(ctx context.Context, timeout time.Duration) (time.Time, string) {
+	deadline := time.Now().Add(timeout)
+	for {
+		n, note := c.pending(ctx)
+		switch {
+		case note != "":
+			return time.Time{}, note
+		case n == 0:
+			return time.Now(), ""
+		case time.Now().After(deadline):
+			return time.Time{}, fmt.Sprintf("%d still pending after %v", n, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, "interrupted"
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// pending reads sambatd_inbound_pending from GET /metrics.
+func (c *client) pending(ctx context.Context) (int, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.o.URL+"/metrics", nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, "metrics: " + shortErr(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, "metrics answered HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	m := pendingGauge.FindSubmatch(body)
+	if m == nil {
+		return 0, "the daemon reports no sambatd_inbound_pending"
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return 0, "unreadable sambatd_inbound_pending"
+	}
+	return int(v), ""
 }
 
 // percentile of sorted durations, nearest-rank.

@@ -39,6 +39,7 @@ type options struct {
 	To          string
 	AdminToken  string
 	Timeout     time.Duration
+	ActTimeout  time.Duration // how long to wait for the engine to act on everything
 }
 
 func main() {
@@ -74,6 +75,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.To, "to", "+14155550100", "our number (the To field)")
 	fs.StringVar(&o.AdminToken, "admin-token", os.Getenv("SAMBAT_HTTP_ADMIN_TOKEN"), "admin bearer token for the stored-count check")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "timeout of one request")
+	fs.DurationVar(&o.ActTimeout, "act-timeout", 5*time.Minute, "how long to wait until the daemon has acted on every message (tickets, replies)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -115,6 +117,9 @@ type report struct {
 	P50, P99    time.Duration
 	Stored      int    // messages stored during the run; -1 when not checked
 	StoredNote  string // why not checked
+	Start       time.Time
+	Acted       time.Duration // from the first webhook until nothing was pending; 0 when not seen
+	ActedNote   string        // why not seen
 	Baseline    float64
 	BaselineErr error
 }
@@ -133,6 +138,11 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 	rep.Stored, rep.StoredNote = -1, note
+	if at, note := c.waitActed(ctx, o.ActTimeout); note == "" {
+		rep.Acted = at.Sub(rep.Start)
+	} else {
+		rep.ActedNote = note
+	}
 	if note == "" {
 		after, note := c.storedCount(ctx)
 		rep.StoredNote = note
@@ -172,6 +182,12 @@ func (r *report) print(w io.Writer) {
 			verdict = "MISMATCH"
 		}
 		fmt.Fprintf(w, "stored:      %d of %d (%s)\n", r.Stored, r.N, verdict)
+	}
+	if r.Acted > 0 {
+		fmt.Fprintf(w, "acted on:    all within %v of the first webhook: %.1f messages/s end to end (tickets and replies queued)\n",
+			r.Acted.Round(time.Millisecond), float64(r.OK)/r.Acted.Seconds())
+	} else {
+		fmt.Fprintf(w, "acted on:    not measured (%s)\n", r.ActedNote)
 	}
 	switch {
 	case r.BaselineErr != nil:

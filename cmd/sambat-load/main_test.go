@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"github.com/kotamalang/sambatd/twilio/twiliotest"
 	"net/http"
 	"net/http/httptest"
@@ -56,6 +57,15 @@ func daemon(t *testing.T, withCount bool) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+tw.WebhookPath(), tw.ServeWebhook)
 	if withCount {
+		// The engine "acts" on one more message per scrape.
+		var mu sync.Mutex
+		scrapes := 0
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			scrapes++
+			fmt.Fprintf(w, "# TYPE sambatd_inbound_pending gauge\nsambatd_inbound_pending %d\n", max(3-scrapes, 0))
+		})
 		mux.HandleFunc("GET /api/v1/messages/count", func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("Authorization") != "Bearer admin1" || r.URL.Query().Get("channel") != "twilio" {
 				http.Error(w, `{"error":"no"}`, http.StatusUnauthorized)
@@ -82,9 +92,10 @@ func TestRun(t *testing.T) {
 		wantOut    []string
 	}{
 		{"Counted", true, token, "admin1", 20, 40, 40, true,
-			[]string{"stored:      40 of 40 (OK)", "messages/s", "ratio:"}},
+			[]string{"stored:      40 of 40 (OK)", "messages/s", "ratio:", "messages/s end to end"}},
 		{"NoCountEndpoint", false, token, "", -1, 40, -1, true,
-			[]string{"not checked (the daemon has no /api/v1/messages/count)", "baseline:    skipped"}},
+			[]string{"not checked (the daemon has no /api/v1/messages/count)", "baseline:    skipped",
+				"acted on:    not measured (metrics answered HTTP 404)"}},
 		{"NoAdminToken", true, token, "", -1, 40, -1, true, []string{"give -admin-token"}},
 		{"WrongAuthToken", true, "ffffffffffffffffffffffffffffffff", "admin1", -1, 0, 0, false,
 			[]string{"40 × HTTP 403", "stored:      0 of 40 (MISMATCH)"}},
