@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -186,12 +185,6 @@ func (d *DB) writer() {
 			bulkMax = 1
 		}
 		batch = fill(batch, d.reqs, d.bulk, bulkMax)
-		// Let callers that are about to send (answered by the last commit)
-		// join this one: bigger batches, fewer fsyncs.
-		for range 2 {
-			runtime.Gosched()
-			batch = fill(batch, d.reqs, d.bulk, bulkMax)
-		}
 		now = time.Now()
 		for _, r := range batch {
 			if r.bulk {
