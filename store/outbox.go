@@ -155,7 +155,8 @@ var deliveryStatuses = []string{intake.OutDelivered, intake.OutUndelivered, inta
 
 // MarkDelivery records a delivery report on the newest row sent via that
 // channel with providerID. A delivered row stays delivered (reports may
-// arrive out of order). ErrNotFound when no row matches.
+// arrive out of order). ErrNotFound when no row matches. It is not bulk
+// work: a report is a webhook or a SIM entry waiting for this commit.
 func (d *DB) MarkDelivery(ctx context.Context, via, providerID, status string, at time.Time) error {
 	if !slices.Contains(deliveryStatuses, status) {
 		return fmt.Errorf("mark delivery: status %q is not one of %v", status, deliveryStatuses)
@@ -166,7 +167,7 @@ func (d *DB) MarkDelivery(ctx context.Context, via, providerID, status string, a
 	if at.IsZero() {
 		at = d.clock.Now()
 	}
-	err := d.doBulk(ctx, func(stx querier) error {
+	err := d.do(ctx, func(stx querier) error {
 		var id int64
 		var cur string
 		err := stx.QueryRowContext(context.Background(), `SELECT id, status FROM outbox
