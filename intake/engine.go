@@ -117,13 +117,15 @@ func (e *Engine) update(ctx context.Context, fn func(Tx) error, res *Result) err
 	if err := e.store.Update(ctx, fn); err != nil {
 		return err
 	}
-	e.queued(res)
+	if res != nil {
+		e.queued(len(res.Replies))
+	}
 	return nil
 }
 
-// queued wakes the outbox when res queued replies.
-func (e *Engine) queued(res *Result) {
-	if res != nil && len(res.Replies) > 0 && e.OnQueued != nil {
+// queued wakes the outbox when n replies were queued.
+func (e *Engine) queued(n int) {
+	if n > 0 && e.OnQueued != nil {
 		e.OnQueued()
 	}
 }

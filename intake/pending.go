@@ -230,9 +230,7 @@ func (e *Engine) processChunk(ctx context.Context, ms []Message) (int, error) {
 		replies += len(r.Replies)
 		e.logger.Debug("acted on accepted message", "inbound", r.InboundID, "ticket", r.Ticket, "replies", len(r.Replies))
 	}
-	if replies > 0 {
-		e.queued(&Result{Replies: make([]Outgoing, replies)})
-	}
+	e.queued(replies)
 	return acted, nil
 }
 
