@@ -1,13 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kotamalang/sambatd/twilio/twiliotest"
 	"io"
 	"math"
 	"net/http"
@@ -15,60 +15,81 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/kotamalang/sambatd/twilio/twiliotest"
 )
 
 // client sends the webhooks and reads the stored count.
 type client struct {
 	o      options
-	http   *http.Client
-	target string // where webhooks are posted
-	runID  string // keeps MessageSids unique across runs
+	http   *http.Client // for the count and metrics endpoints
+	addr   string       // host:port webhooks are posted to
+	target string       // the URL webhooks are posted to
+	runID  string       // keeps MessageSids unique across runs
 }
 
 func newClient(o options) *client {
 	u, _ := url.Parse(o.WebhookURL)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = o.C
+	t, _ := url.Parse(o.URL)
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return &client{
 		o:      o,
-		http:   &http.Client{Transport: tr, Timeout: o.Timeout},
+		http:   &http.Client{Timeout: o.Timeout},
+		addr:   t.Host,
 		target: o.URL + u.EscapedPath(),
 		runID:  hex.EncodeToString(b),
 	}
 }
 
-// sendAll posts N webhooks from C workers and measures each one.
+// requests builds and signs all N webhooks before the clock starts, as a
+// load generator such as wrk does, so the run measures the daemon.
+func (c *client) requests() ([][]byte, error) {
+	reqs := make([][]byte, c.o.N)
+	for i := range reqs {
+		var err error
+		if reqs[i], err = twiliotest.SignedRequest(c.target, c.o.AuthToken, c.o.WebhookURL, c.form(i)); err != nil {
+			return nil, err
+		}
+	}
+	return reqs, nil
+}
+
+// sendAll posts N webhooks from C workers, each on its own keep-alive
+// connection, and measures each one.
 func (c *client) sendAll(ctx context.Context) (*report, error) {
-	jobs := make(chan int)
+	reqs, err := c.requests()
+	if err != nil {
+		return nil, err
+	}
+	var next atomic.Int64
 	lat := make([]time.Duration, c.o.N)
 	fails := map[string]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range c.o.C {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				d, fail := c.post(ctx, i)
-				mu.Lock()
+		wg.Go(func() {
+			conn := twiliotest.NewConn(c.addr, c.o.Timeout)
+			defer conn.Close()
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= c.o.N {
+					return
+				}
+				d, fail := post(conn, reqs[i])
 				lat[i] = d
 				if fail != "" {
+					mu.Lock()
 					fails[fail]++
+					mu.Unlock()
 				}
-				mu.Unlock()
 			}
-		}()
+		})
 	}
-	for i := 0; i < c.o.N && ctx.Err() == nil; i++ {
-		jobs <- i
-	}
-	close(jobs)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
@@ -82,25 +103,16 @@ func (c *client) sendAll(ctx context.Context) (*report, error) {
 	return rep, nil
 }
 
-// post sends webhook i and returns its latency and, when it failed, why.
-func (c *client) post(ctx context.Context, i int) (time.Duration, string) {
-	form := c.form(i)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.target, strings.NewReader(form.Encode()))
-	if err != nil {
-		return 0, "request: " + err.Error()
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(c.o.AuthToken, c.o.WebhookURL, form))
+// post sends one webhook and returns its latency and, when it failed, why.
+func post(conn *twiliotest.Conn, req []byte) (time.Duration, string) {
 	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return time.Since(start), "error: " + shortErr(err)
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	_ = resp.Body.Close()
+	code, body, err := conn.Post(req)
 	d := time.Since(start)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<Response") {
-		return d, "HTTP " + strconv.Itoa(resp.StatusCode)
+	switch {
+	case err != nil:
+		return d, "error: " + shortErr(err)
+	case code != http.StatusOK || !bytes.Contains(body, []byte("<Response")):
+		return d, "HTTP " + strconv.Itoa(code)
 	}
 	return d, ""
 }
@@ -108,15 +120,8 @@ func (c *client) post(ctx context.Context, i int) (time.Duration, string) {
 // form is webhook i as Twilio sends it.
 func (c *client) form(i int) url.Values {
 	sid := fmt.Sprintf("SM%s%024x", c.runID, i)
-	return url.Values{
-		"MessageSid": {sid}, "SmsMessageSid": {sid}, "SmsSid": {sid},
-		"AccountSid": {"AC00000000000000000000000000000000"},
-		"From":       {fmt.Sprintf("%s%07d", c.o.FromPrefix, i%10_000_000)},
-		"To":         {c.o.To},
-		"Body":       {fmt.Sprintf("SAMBAT uji beban %d jalan berlubang di depan pasar", i)},
-		"NumMedia":   {"0"}, "NumSegments": {"1"}, "SmsStatus": {"received"},
-		"ApiVersion": {"2010-04-01"},
-	}
+	return twiliotest.Inbound(sid, fmt.Sprintf("%s%07d", c.o.FromPrefix, i%10_000_000), c.o.To,
+		fmt.Sprintf("SAMBAT uji beban %d jalan berlubang di depan pasar", i))
 }
 
 // storedCount reads GET /api/v1/messages/count?channel=twilio; a non-empty

@@ -102,6 +102,9 @@ func (o *options) check() error {
 			return fmt.Errorf("%q is not an absolute URL", s)
 		}
 	}
+	if !strings.HasPrefix(o.URL, "http://") {
+		return fmt.Errorf("-url %q: the load tool speaks plain HTTP to the daemon; give its http:// address", o.URL)
+	}
 	if o.BaselineN == 0 {
 		o.BaselineN = min(o.N, 2000)
 	}

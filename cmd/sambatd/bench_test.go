@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kotamalang/sambatd/store"
+	"github.com/kotamalang/sambatd/twilio/twiliotest"
 )
 
 // BenchmarkSimIntake posts 10,000 complaints through the simulator API of
@@ -23,9 +25,10 @@ import (
 //
 //	go test -run '^$' -bench SimIntake -benchtime 1x ./cmd/sambatd
 func BenchmarkSimIntake(b *testing.B) {
-	benchIntake(b, "", func(base string, run, j int) int {
-		return postSim(base, fmt.Sprintf("b%d-%d", run, j), fmt.Sprintf("+62813%08d", j),
-			fmt.Sprintf("SAMBAT lampu PJU mati nomor %d di Jl Semeru", j))
+	benchIntake(b, "", func(base string, run, j int) ([]byte, error) {
+		body, _ := json.Marshal(map[string]string{"id": fmt.Sprintf("b%d-%d", run, j),
+			"from": fmt.Sprintf("+62813%08d", j), "text": fmt.Sprintf("SAMBAT lampu PJU mati nomor %d di Jl Semeru", j)})
+		return twiliotest.RawRequest(base+"/api/v1/sim/messages", "application/json", body)
 	}, 202)
 }
 
@@ -40,40 +43,49 @@ func BenchmarkTwilioIntake(b *testing.B) {
 	cfg := fmt.Sprintf("twilio:\n  account_sid: %s\n  auth_token: %s\n"+
 		"  from: \"+14155550100\"\n  webhook_url: %s\n  api_url: %s\noutbound:\n  order: [twilio]\n",
 		twilioSID, twilioToken, webhook, api.URL)
-	benchIntake(b, cfg, func(base string, run, j int) int {
-		return postTwilio(base, webhook, fmt.Sprintf("SM%08d%024d", run, j), fmt.Sprintf("whatsapp:+62813%08d", j),
-			fmt.Sprintf("SAMBAT lampu PJU mati nomor %d di Jl Semeru", j))
+	benchIntake(b, cfg, func(base string, run, j int) ([]byte, error) {
+		return twiliotest.SignedRequest(base+"/twilio/sms", twilioToken, webhook,
+			twiliotest.Inbound(fmt.Sprintf("SM%08d%024d", run, j), fmt.Sprintf("whatsapp:+62813%08d", j),
+				"whatsapp:+14155550100", fmt.Sprintf("SAMBAT lampu PJU mati nomor %d di Jl Semeru", j)))
 	}, 200)
 }
 
 // benchIntake runs the real binary with extra config, sends 10,000
-// messages through post 16 at a time, and reports the rate, the raw
+// requests built ahead by request (message j of run i) 16 at a time, each
+// sender on its own keep-alive connection, and reports the rate, the raw
 // insert rate of the same disk, their ratio, latency and the daemon's CPU
 // time per message.
-func benchIntake(b *testing.B, extra string, post func(base string, run, j int) int, want int) {
+func benchIntake(b *testing.B, extra string, request func(base string, run, j int) ([]byte, error), want int) {
 	const n, conc = 10000, 16
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		addr := freeAddr(b)
 		cfg := writeConfig(b, dir, addr, "intake:\n  max_per_day: 0\n"+extra)
 		p := start(b, cfg, addr)
+		reqs := make([][]byte, n)
+		for j := range reqs {
+			var err error
+			if reqs[j], err = request(p.base, i, j); err != nil {
+				b.Fatal(err)
+			}
+		}
 		lat := make([]time.Duration, n)
 		var wg sync.WaitGroup
 		d0, c0 := procCPU(p.cmd.Process.Pid), selfCPU()
 		begin := time.Now()
 		for w := 0; w < conc; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
+				conn := twiliotest.NewConn(addr, time.Minute)
+				defer conn.Close()
 				for j := w; j < n; j += conc {
 					t0 := time.Now()
-					if code := post(p.base, i, j); code != want {
-						b.Errorf("post %d: status %d", j, code)
+					if code, body, err := conn.Post(reqs[j]); code != want {
+						b.Errorf("post %d: status %d %q %v", j, code, body, err)
 						return
 					}
 					lat[j] = time.Since(t0)
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		elapsed := time.Since(begin)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -49,8 +48,7 @@ func (f *fakeTwilio) count(to string) int {
 }
 
 func postTwilio(base, webhookURL, sid, from, body string) int {
-	form := url.Values{"MessageSid": {sid}, "AccountSid": {twilioSID}, "From": {from},
-		"To": {"whatsapp:+14155550100"}, "Body": {body}, "NumMedia": {"0"}}
+	form := twiliotest.Inbound(sid, from, "whatsapp:+14155550100", body)
 	req, _ := http.NewRequest("POST", base+"/twilio/sms", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(twilioToken, webhookURL, form))
