@@ -28,24 +28,25 @@ func (t *tx) InsertInbound(m *intake.Message) (int64, bool, error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("insert inbound: %w", err)
 	}
-	rows, err := t.q.QueryContext(t.ctx, `INSERT INTO inbound
+	// Exec and the last insert rowid, not RETURNING: a result row costs
+	// the writer a third more per message through database/sql.
+	res, err := t.q.ExecContext(t.ctx, `INSERT INTO inbound
 		(channel, external_id, sender, phone, recipient, text, raw, received_at, stored_at, note, ticket, attachments, pending)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(channel, external_id) DO NOTHING RETURNING id`,
+		ON CONFLICT(channel, external_id) DO NOTHING`,
 		m.Channel, m.ExternalID, m.From, m.Phone, m.To, m.Text, blob(m.Raw),
 		m.Received.UnixMilli(), now.UnixMilli(), m.Note, m.Ticket, att, m.Pending)
+	var added int64
+	if err == nil {
+		added, err = res.RowsAffected()
+	}
+	if err == nil && added == 1 {
+		m.ID, err = res.LastInsertId()
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("insert inbound: %w", err)
 	}
-	fresh := rows.Next()
-	if fresh {
-		err = rows.Scan(&m.ID)
-	}
-	err = firstErr(err, rows.Err(), rows.Close())
-	if err != nil {
-		return 0, false, fmt.Errorf("insert inbound: %w", err)
-	}
-	if fresh {
+	if added == 1 {
 		return m.ID, true, nil
 	}
 	err = t.q.QueryRowContext(t.ctx, "SELECT id FROM inbound WHERE channel = ? AND external_id = ?",

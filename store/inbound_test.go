@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +335,31 @@ func TestPendingInbound(t *testing.T) {
 	}
 	if ms := pending(0); len(ms) != 0 {
 		t.Errorf("after TakePending and MarkInbound: still pending %+v", ms)
+	}
+}
+
+// BenchmarkInsertInbound is the writer's cost of keeping one accepted
+// webhook message (100 per transaction, so the commit hardly counts):
+//
+//	go test -run '^$' -bench InsertInbound ./store
+func BenchmarkInsertInbound(b *testing.B) {
+	db, _, _ := openTest(b)
+	raw := []byte(strings.Repeat("MessageSid=SM0123456789abcdef&", 16))
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 100 {
+		err := db.Update(context.Background(), func(tx intake.Tx) error {
+			for j := i; j < i+100; j++ {
+				_, _, err := tx.InsertInbound(&intake.Message{Channel: "twilio", ExternalID: fmt.Sprintf("SM%032d", j),
+					From: "whatsapp:+6281300001234", Phone: fmt.Sprintf("+62813%08d", j), To: "whatsapp:+14155550100",
+					Text: "SAMBAT lampu PJU mati nomor 1234 di Jl Semeru", Raw: raw, Pending: true})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
