@@ -109,6 +109,11 @@ func (d *DB) eraseChunk(ctx context.Context, before time.Time) (int, error) {
 	return n, err
 }
 
+// eraseInbound blanks the numbers of a ticket's messages. Saying that the
+// ticket is not empty lets SQLite use the partial index inbound_ticket.
+const eraseInbound = `UPDATE inbound SET phone = '', sender = '', raw = x''
+	WHERE (ticket = ? AND ticket <> '') OR id = ?`
+
 // eraseTicket blanks the numbers of one ticket and its messages.
 func eraseTicket(ctx context.Context, stx querier, number string, inboundID, now int64) error {
 	stmts := []struct {
@@ -117,8 +122,7 @@ func eraseTicket(ctx context.Context, stx querier, number string, inboundID, now
 	}{
 		{`UPDATE tickets SET complainant = '', complainant_name = '', submitted_by = '',
 			reply_address = '', updated_at = ? WHERE number = ?`, []any{now, number}},
-		{`UPDATE inbound SET phone = '', sender = '', raw = x'' WHERE ticket = ? OR id = ?`,
-			[]any{number, inboundID}},
+		{eraseInbound, []any{number, inboundID}},
 		{`UPDATE outbox SET phone = '', address = '', updated_at = ? WHERE ticket = ?`, []any{now, number}},
 	}
 	for _, s := range stmts {

@@ -41,6 +41,15 @@ func TestEraseClosedPhones(t *testing.T) {
 				return err
 			}
 		}
+		// A later message about the old ticket, found by its ticket column.
+		later := &intake.Message{Channel: "sim", ExternalID: "3", From: "0811", Phone: alice,
+			Text: "SAMBAT lubang", Raw: []byte("pdu")}
+		if _, _, err := tx.InsertInbound(later); err != nil {
+			return err
+		}
+		if err := tx.MarkInbound(later.ID, old.Number, "info"); err != nil {
+			return err
+		}
 		old.Status, old.ClosedAt = intake.Selesai, t0.Add(-100*24*time.Hour)
 		recent.Status, recent.ClosedAt = intake.Ditolak, t0.Add(-24*time.Hour)
 		return errors.Join(tx.SaveTicket(&old), tx.SaveTicket(&recent))
@@ -56,7 +65,7 @@ func TestEraseClosedPhones(t *testing.T) {
 			tk     intake.Ticket
 			ext    string
 			erased bool
-		}{{old, "0", true}, {recent, "1", false}, {open, "2", false}} {
+		}{{old, "0", true}, {old, "3", true}, {recent, "1", false}, {open, "2", false}} {
 			got, err := tx.Ticket(tc.tk.Number)
 			if err != nil {
 				return err
