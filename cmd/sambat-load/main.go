@@ -135,11 +135,19 @@ func (r *report) passed() bool {
 
 func run(ctx context.Context, o options) (*report, error) {
 	c := newClient(o)
+	// The baseline runs first, while the daemon is idle: afterwards it
+	// would still be sending the replies the run queued.
+	var baseline float64
+	var baselineErr error
+	if o.BaselineN > 0 {
+		baseline, baselineErr = baselineInsertRate(o.BaselineDir, o.BaselineN)
+	}
 	before, note := c.storedCount(ctx)
 	rep, err := c.sendAll(ctx)
 	if err != nil {
 		return nil, err
 	}
+	rep.Baseline, rep.BaselineErr = baseline, baselineErr
 	rep.Stored, rep.StoredNote = -1, note
 	if at, note := c.waitActed(ctx, o.ActTimeout); note == "" {
 		rep.Acted = at.Sub(rep.Start)
@@ -152,9 +160,6 @@ func run(ctx context.Context, o options) (*report, error) {
 		if note == "" {
 			rep.Stored = after - before
 		}
-	}
-	if o.BaselineN > 0 {
-		rep.Baseline, rep.BaselineErr = baselineInsertRate(o.BaselineDir, o.BaselineN)
 	}
 	return rep, nil
 }
