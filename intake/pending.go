@@ -260,15 +260,34 @@ func (e *Engine) processOne(ctx context.Context, m Message) (acted bool, err err
 	}
 	e.logger.Error("gave up acting on a message; it is kept, marked error", "inbound", m.ID,
 		"channel", m.Channel, "from", MaskPhone(m.From), "attempts", attempts, "error", err)
+	var res Result
 	merr := e.store.UpdateBulk(ctx, func(tx Tx) error {
+		res = Result{InboundID: m.ID}
 		taken, err := tx.TakePending(m.ID)
 		if err != nil || !taken {
 			return err
 		}
-		return tx.MarkInbound(m.ID, "", "error")
+		if err := tx.MarkInbound(m.ID, "", "error"); err != nil {
+			return err
+		}
+		return e.apologize(tx, &m, &res)
 	})
 	if merr != nil {
 		return false, err
 	}
+	e.queued(len(res.Replies))
 	return true, nil // done with: its sender's later messages go on
+}
+
+// apologize tells the sender of a message the engine gave up on that it
+// was not handled and should be sent again later (template "error"), as
+// the webhook's failure would have told Twilio before the message was
+// acknowledged. A sender the engine would not answer anyway gets nothing.
+func (e *Engine) apologize(tx Tx, m *Message, res *Result) error {
+	kind := e.prepare(m)
+	c := &conv{e: e, r: e.rules.Load(), tx: tx, m: m, res: res, now: e.clock.Now()}
+	if kind != AddrMobile || c.r.blocked[m.Phone] {
+		return nil
+	}
+	return c.reply("error", "error", TemplateData{})
 }

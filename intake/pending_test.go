@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kotamalang/sambatd/intake"
@@ -207,7 +208,8 @@ func (s failingStore) UpdateBulk(ctx context.Context, fn func(intake.Tx) error) 
 
 // TestEngine_AcceptFailure: a message the engine cannot act on does not
 // hold up other senders, holds up its own sender's later messages while it
-// is retried, and is marked "error" (still stored) after the last attempt.
+// is retried, and is marked "error" (still stored) after the last attempt,
+// when its sender is asked once to send it again.
 func TestEngine_AcceptFailure(t *testing.T) {
 	h := newHarness(t)
 	e, err := intake.NewEngine(failingStore{h.db, warga}, testSettings(), h.clock, nil)
@@ -227,9 +229,21 @@ func TestEngine_AcceptFailure(t *testing.T) {
 	if m := h.inbound("twilio", "later"); !m.Pending {
 		t.Fatalf("the failing sender's later message was acted on before the one that failed: %+v", m)
 	}
+	apologies := func() []intake.Outgoing {
+		var out []intake.Outgoing
+		for _, o := range h.outboxRows("error", warga) {
+			if strings.HasPrefix(o.Text, "Maaf, sedang ada gangguan") {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
 	h.process() // second attempt fails too
 	if m := h.inbound("twilio", "bad"); !m.Pending {
 		t.Fatalf("after 2 attempts: %+v, want still pending", m)
+	}
+	if a := apologies(); len(a) != 0 {
+		t.Fatalf("after 2 attempts: %d apologies queued, want none while it is retried", len(a))
 	}
 	h.process() // third attempt: given up, marked, and the later message goes on
 	bad, later := h.inbound("twilio", "bad"), h.inbound("twilio", "later")
@@ -238,5 +252,13 @@ func TestEngine_AcceptFailure(t *testing.T) {
 	}
 	if later.Pending {
 		t.Fatalf("later message still pending after the failed one was given up: %+v", later)
+	}
+	// The sender is told once to send it again, on the channel it came by.
+	if a := apologies(); len(a) != 1 || a[0].InboundID != bad.ID || a[0].Channel != "twilio" || a[0].To != warga {
+		t.Fatalf("apologies %+v, want one reply to %s about message %d on twilio", a, warga, bad.ID)
+	}
+	h.process()
+	if a := apologies(); len(a) != 1 {
+		t.Fatalf("after another pass: %d apologies, want still one", len(a))
 	}
 }
