@@ -190,17 +190,26 @@ type conv struct {
 // dispatch decides what the message means and acts. It returns the note
 // kept on the inbound row.
 func (c *conv) dispatch(kind AddrKind) (string, error) {
-	switch {
-	case kind != AddrMobile:
-		return "no_reply_sender", nil
-	case c.r.blocked[c.m.Phone]:
-		return "blocked", nil
+	if note := c.unanswered(kind); note != "" {
+		return note, nil
 	}
 	cmd := Parse(c.m.Text, c.r.catalog)
 	if note, handled, err := c.dialog(cmd); handled || err != nil {
 		return note, err
 	}
 	return c.command(cmd)
+}
+
+// unanswered says why the sender of the message gets no answer at all
+// (the note kept on its inbound row), or "" when it does.
+func (c *conv) unanswered(kind AddrKind) string {
+	switch {
+	case kind != AddrMobile:
+		return "no_reply_sender"
+	case c.r.blocked[c.m.Phone]:
+		return "blocked"
+	}
+	return ""
 }
 
 // command handles a keyword command (or a message without one).

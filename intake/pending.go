@@ -286,7 +286,7 @@ func (e *Engine) processOne(ctx context.Context, m Message) (acted bool, err err
 func (e *Engine) apologize(tx Tx, m *Message, res *Result) error {
 	kind := e.prepare(m)
 	c := &conv{e: e, r: e.rules.Load(), tx: tx, m: m, res: res, now: e.clock.Now()}
-	if kind != AddrMobile || c.r.blocked[m.Phone] {
+	if c.unanswered(kind) != "" {
 		return nil
 	}
 	return c.reply("error", "error", TemplateData{})
