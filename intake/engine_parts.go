@@ -27,6 +27,17 @@ func (e *Engine) partTx(tx Tx, p Part, res *Result) error {
 	if p.Received.IsZero() {
 		p.Received = e.clock.Now()
 	}
+	if p.Near != "" {
+		// Parts stamped on either side of midnight have groups of two
+		// dates: a part joins the other date's group while it is open.
+		open, err := tx.Parts(p.Channel, p.Near)
+		if err != nil {
+			return fmt.Errorf("load parts: %w", err)
+		}
+		if len(open) > 0 {
+			p.Group = p.Near
+		}
+	}
 	fresh, err := tx.InsertPart(&p)
 	if err != nil {
 		return fmt.Errorf("insert part: %w", err)

@@ -419,3 +419,61 @@ func TestEngine_HandlePart(t *testing.T) {
 		t.Fatalf("late part: got %+v, %v; want it kept as a message", late, err)
 	}
 }
+
+// TestEngine_HandlePart_Midnight: the parts of one message stamped on
+// either side of midnight carry groups of two dates; whichever arrives
+// first, they are joined into one message and one ticket. A part whose
+// other date has no open group waits in its own.
+func TestEngine_HandlePart_Midnight(t *testing.T) {
+	texts := []string{"SAMBAT lampu PJU mati ", "di Jl Semeru dekat sekolah"}
+	for _, order := range [][]int{{0, 1}, {1, 0}} {
+		t.Run(fmt.Sprint(order), func(t *testing.T) {
+			h := newHarness(t)
+			ctx := context.Background()
+			// Part 1 stamped 23:59:58 on the 31st, part 2 00:00:03 on the 1st.
+			groups := []string{warga + "|20261231|7|2", warga + "|20270101|7|2"}
+			for n, i := range order {
+				p := intake.Part{Channel: "modem:m1", Key: fmt.Sprint("k", i), Group: groups[i], Near: groups[1-i],
+					From: warga, Seq: i + 1, Total: 2, Text: texts[i]}
+				res, err := h.e.HandlePart(ctx, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 && res.InboundID != 0 {
+					t.Fatalf("first part: got %+v, want it waiting", res)
+				}
+				if n == 1 && res.Ticket == "" {
+					t.Fatalf("second part: got %+v, want the message joined with a ticket", res)
+				}
+			}
+			ts, err := h.e.Tickets(ctx, intake.TicketFilter{Phone: warga})
+			if err != nil || len(ts) != 1 || ts[0].Description != "lampu PJU mati di Jl Semeru dekat sekolah" {
+				t.Fatalf("tickets: got %+v, %v; want one with the whole text", ts, err)
+			}
+		})
+	}
+	t.Run("no open group", func(t *testing.T) {
+		h := newHarness(t)
+		ctx := context.Background()
+		// The other date's group was joined already: a part does not
+		// reopen it; it waits for its own parts.
+		done := warga2 + "|20261231|9|2"
+		for i, text := range texts {
+			h.e.HandlePart(ctx, intake.Part{Channel: "modem:m1", Key: fmt.Sprint("d", i), Group: done,
+				From: warga2, Seq: i + 1, Total: 2, Text: text})
+		}
+		res, err := h.e.HandlePart(ctx, intake.Part{Channel: "modem:m1", Key: "n1", Group: warga2 + "|20270101|9|2",
+			Near: done, From: warga2, Seq: 1, Total: 2, Text: "SAMBAT sampah "})
+		if err != nil || res.InboundID != 0 || res.Duplicate {
+			t.Fatalf("part of a new message: got %+v, %v; want it waiting", res, err)
+		}
+		res, err = h.e.HandlePart(ctx, intake.Part{Channel: "modem:m1", Key: "n2", Group: warga2 + "|20270101|9|2",
+			Near: done, From: warga2, Seq: 2, Total: 2, Text: "numpuk di pasar"})
+		if err != nil || res.Ticket == "" {
+			t.Fatalf("its second part: got %+v, %v; want a ticket", res, err)
+		}
+		if d := h.ticket(res.Ticket).Description; d != "sampah numpuk di pasar" {
+			t.Fatalf("description %q", d)
+		}
+	})
+}

@@ -96,6 +96,7 @@ type Part struct {
 	Channel    string
 	Key        string // dedup key of this part (originator, SCTS, ref, seq, PDU hash)
 	Group      string // identifies the whole message: originator + reference + total
+	Near       string // the group on the other side of midnight, for a part stamped near it
 	From       string
 	Seq, Total int
 	Text       string

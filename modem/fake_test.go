@@ -74,6 +74,9 @@ func (f *fakeIntake) HandlePart(_ context.Context, p intake.Part) (intake.Result
 		return intake.Result{Duplicate: true}, nil
 	}
 	f.partKeys[p.Key] = true
+	if near := f.groups[p.Near]; near != nil && len(near) < p.Total {
+		p.Group = p.Near // as the engine does: the open group across midnight
+	}
 	g := f.groups[p.Group]
 	if g == nil {
 		g = map[int]intake.Part{}

@@ -38,7 +38,8 @@ type inbound struct {
 	concat          bool
 	ref, seq, total int
 	key, group      string
-	mr              int // status report: the MR of the message it is about
+	near            string // the group on the other side of midnight, for a part stamped near it
+	mr              int    // status report: the MR of the message it is about
 	status          byte
 	discharge       time.Time
 }
@@ -94,7 +95,33 @@ func (in *inbound) fillDeliver(t *tpdu.TPDU, tp []byte) {
 	in.key = fmt.Sprintf("%s|%s|%s|%x", in.from, in.scts.Format("20060102150405-0700"), part, sum[:8])
 	// The date keeps a reference a phone reuses months later apart from
 	// this message; the parts of one message reach the centre seconds apart.
-	in.group = fmt.Sprintf("%s|%s|%d|%d", in.from, in.scts.Format("20060102-0700"), in.ref, in.total)
+	in.group = in.groupOn(in.scts)
+	if in.concat {
+		in.near = in.groupNear()
+	}
+}
+
+// nearMidnight is how close to midnight a part's time stamp must be for
+// its message to be looked for on the other side as well.
+const nearMidnight = 15 * time.Minute
+
+// groupOn is the group key of this message's parts stamped on day's date.
+func (in *inbound) groupOn(day time.Time) string {
+	return fmt.Sprintf("%s|%s|%d|%d", in.from, day.Format("20060102-0700"), in.ref, in.total)
+}
+
+// groupNear is the group the other parts have when they were stamped on
+// the other side of midnight ("" when this part is not near midnight).
+func (in *inbound) groupNear() string {
+	h, m, s := in.scts.Clock()
+	since := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second
+	switch {
+	case since < nearMidnight:
+		return in.groupOn(in.scts.AddDate(0, 0, -1))
+	case since >= 24*time.Hour-nearMidnight:
+		return in.groupOn(in.scts.AddDate(0, 0, 1))
+	}
+	return ""
 }
 
 func garbageKey(raw []byte) string {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kotamalang/sambatd/modem/modemsim"
 	"github.com/warthog618/sms"
 	"github.com/warthog618/sms/encoding/tpdu"
 )
@@ -343,4 +344,58 @@ func FuzzBalance(f *testing.F) {
 		}
 		parseActiveUntil(text)
 	})
+}
+
+// TestDecodePDU_NearMidnight: the parts of one message stamped on either
+// side of midnight have groups of two dates, and each names the other's
+// group as near; parts stamped away from midnight name none.
+func TestDecodePDU_NearMidnight(t *testing.T) {
+	wib := time.FixedZone("WIB", 7*3600)
+	enc := modemsim.New(modemsim.Options{})
+	text := strings.Repeat("SAMBAT saluran air di Jl Kawi mampet dan meluap ke jalan. ", 4)
+	pdus, err := enc.EncodeDeliver("+6281234567890", text, time.Date(2026, 12, 31, 12, 0, 0, 0, wib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pdus) < 2 {
+		t.Fatalf("%d parts, want a concatenated message", len(pdus))
+	}
+	decode := func(i int, at time.Time) inbound {
+		t.Helper()
+		raw, err := modemsim.Restamp(pdus[i], at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := decodePDU(raw)
+		if in.kind != kindDeliver || !in.concat {
+			t.Fatalf("part %d: kind %v concat %v err %v", i, in.kind, in.concat, in.err)
+		}
+		return in
+	}
+	noon := decode(0, time.Date(2026, 12, 31, 12, 0, 0, 0, wib))
+	if noon.near != "" {
+		t.Errorf("a part stamped at noon names near group %q", noon.near)
+	}
+	before := decode(0, time.Date(2026, 12, 31, 23, 59, 58, 0, wib))
+	after := decode(1, time.Date(2027, 1, 1, 0, 0, 3, 0, wib))
+	if before.group == after.group {
+		t.Fatalf("both parts in group %q: the date no longer tells a reused reference apart", before.group)
+	}
+	if before.near != after.group || after.near != before.group {
+		t.Errorf("near groups: 23:59:58 names %q (want %q), 00:00:03 names %q (want %q)",
+			before.near, after.group, after.near, before.group)
+	}
+	if edge := decode(1, time.Date(2027, 1, 1, 0, 15, 0, 0, wib)); edge.near != "" {
+		t.Errorf("a part stamped at 00:15 names near group %q", edge.near)
+	}
+	if edge := decode(0, time.Date(2026, 12, 31, 23, 45, 0, 0, wib)); edge.near != before.near {
+		t.Errorf("a part stamped at 23:45 names near group %q, want %q", edge.near, before.near)
+	}
+	single, err := enc.EncodeDeliver("+6281234567890", "SAMBAT lampu mati", time.Date(2026, 12, 31, 23, 59, 0, 0, wib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := decodePDU(single[0]); in.near != "" {
+		t.Errorf("a single message names near group %q", in.near)
+	}
 }

@@ -204,7 +204,7 @@ func (s *session) commit(ctx context.Context, in inbound) error {
 		return nil
 	case in.kind == kindDeliver && in.concat && m.d.Parts != nil:
 		_, err := m.d.Parts.HandlePart(ctx, intake.Part{Channel: m.channel, Key: in.key, Group: in.group,
-			From: in.from, Seq: in.seq, Total: in.total, Text: in.text, Raw: in.raw, Received: now})
+			Near: in.near, From: in.from, Seq: in.seq, Total: in.total, Text: in.text, Raw: in.raw, Received: now})
 		return err
 	case in.kind == kindDeliver:
 		_, err := m.d.Handler.Handle(ctx, intake.Message{Channel: m.channel, ExternalID: in.key,

@@ -159,6 +159,55 @@ func TestModem_EndToEnd(t *testing.T) {
 	}
 }
 
+// TestModem_PartsAcrossMidnight: a 3-part complaint whose parts reach the
+// centre at 23:59:57, 23:59:59 and 00:00:02, delivered last part first, is
+// one message with one ticket and one reply, not two halves.
+func TestModem_PartsAcrossMidnight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a daemon on a pseudo-terminal")
+	}
+	dir := t.TempDir()
+	rig := newModemRig(t, dir, 1)
+	addr := freeAddr(t)
+	p := start(t, rig.config(t, dir, addr), addr)
+	defer p.kill()
+	wib := time.FixedZone("WIB", 7*3600)
+	const phone = "+6281100000777"
+	text := modemText(2)
+	pdus, err := rig.sim.EncodeDeliver(phone, text, time.Date(2026, 12, 31, 23, 59, 57, 0, wib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pdus) != 3 {
+		t.Fatalf("%d parts, want 3", len(pdus))
+	}
+	stamps := []time.Time{time.Date(2026, 12, 31, 23, 59, 57, 0, wib), time.Date(2026, 12, 31, 23, 59, 59, 0, wib),
+		time.Date(2027, 1, 1, 0, 0, 2, 0, wib)}
+	for _, i := range []int{2, 0, 1} {
+		pdu, err := modemsim.Restamp(pdus[i], stamps[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rig.sim.Deliver(pdu); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var items []convItem
+	eventually(t, 60*time.Second, "the message and its reply", func() bool {
+		items = conversation(t, p.base, phone)
+		return len(items) >= 2 && rig.sim.Stored() == 0
+	})
+	if len(items) != 2 || items[0].Direction != "in" || items[0].Text != text || items[1].Direction != "out" ||
+		ticketInText.FindString(items[1].Text) == "" {
+		t.Fatalf("conversation: got %+v, want the whole complaint and a reply with a ticket number", items)
+	}
+	var list struct{ Tickets []struct{ Number string } }
+	getJSON(t, p.base+"/api/v1/tickets?limit=10", &list)
+	if len(list.Tickets) != 1 {
+		t.Fatalf("%d tickets, want 1", len(list.Tickets))
+	}
+}
+
 // TestKill_Modem SIGKILLs the daemon at seeded random moments while a
 // burst of 200 SMS waits on the SIM, and restarts it: the SIM outlives the
 // kills, and in the end every message is stored once with one ticket and

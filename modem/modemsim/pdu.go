@@ -119,6 +119,27 @@ func withSMSC(smsc string, tp []byte) ([]byte, error) {
 	return b, nil
 }
 
+// Restamp returns an SMS-DELIVER PDU (SMSC prefix included) with its
+// service centre time stamp set to scts, as when the parts of one message
+// reach the centre seconds apart, on either side of midnight.
+func Restamp(pdu []byte, scts time.Time) ([]byte, error) {
+	var p pdumode.PDU
+	if err := p.UnmarshalBinary(pdu); err != nil {
+		return nil, fmt.Errorf("restamp: %w", err)
+	}
+	t, err := sms.Unmarshal(p.TPDU)
+	if err != nil {
+		return nil, fmt.Errorf("restamp: %w", err)
+	}
+	t.SCTS = tpdu.Timestamp{Time: scts}
+	tp, err := t.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("restamp: %w", err)
+	}
+	p.TPDU = tp
+	return p.MarshalBinary()
+}
+
 // Sent returns everything the modem sent, oldest first, with concatenated
 // messages joined (incomplete ones have Complete false).
 func (s *Modem) Sent() []SentSMS {
