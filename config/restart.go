@@ -15,9 +15,27 @@ var liveSections = map[string]bool{
 	"sla": true, "templates": true,
 }
 
+// liveKeys are the keys outside those sections a reload applies: the API
+// tokens (on the listener already served) and the retention the hourly
+// erasure reads.
+var liveKeys = map[string]bool{
+	"http.admin_token": true, "http.admin_token_file": true, "http.opd_tokens": true,
+	"store.retention": true,
+}
+
 // Live reports whether a change of key (a dotted key such as "sla.respond"
 // or "templates.ack") is picked up without a restart.
 func Live(key string) bool {
+	for k := key; k != ""; {
+		if liveKeys[k] {
+			return true // the key or the map or list it is in
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
 	top, _, _ := strings.Cut(key, ".")
 	top, _, _ = strings.Cut(top, "[")
 	return liveSections[top]

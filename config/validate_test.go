@@ -217,7 +217,8 @@ func TestRestartKeys(t *testing.T) {
 		t.Errorf("RestartKeys of equal configs = %v", got)
 	}
 	for key, live := range map[string]bool{"sla.respond": true, "categories": true, "kim.volunteers": true,
-		"templates.ack": true, "http.listen": false, "modems": false, "log.level": false} {
+		"templates.ack": true, "http.listen": false, "modems": false, "log.level": false,
+		"http.admin_token": true, "http.opd_tokens": true, "store.retention": true, "store.path": false} {
 		if Live(key) != live {
 			t.Errorf("Live(%q) = %v, want %v", key, !live, live)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -159,4 +161,77 @@ func TestUnmaskedPhone(t *testing.T) {
 			t.Errorf("unmaskedPhone(%q) = %q, want %q", c.logs, got, c.want)
 		}
 	}
+}
+
+// TestOps_ReloadTokens: API tokens change on a reload, on the listener
+// served. A reload that would leave a public listener without an admin
+// token (its new http.listen being loopback, which waits for a restart)
+// is refused, and the API and the simulator stay closed.
+func TestOps_ReloadTokens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a daemon")
+	}
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	_, port, _ := strings.Cut(addr, ":")
+	write := func(listen, token string) string {
+		t.Helper()
+		path := filepath.Join(dir, "sambatd.yaml")
+		cfg := fmt.Sprintf("store:\n  path: %s\nhttp:\n  listen: %s\n  admin_token: %q\nsimulator:\n  enabled: true\n",
+			filepath.Join(dir, "sambat.db"), listen, token)
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	const first, second = "first-admin-token-0123456789abcdef", "second-admin-token-0123456789abcdef"
+	p := start(t, write("0.0.0.0:"+port, first), addr)
+	defer p.kill()
+	status := func(path, token string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, p.base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	closed := func(when string) {
+		t.Helper()
+		for _, path := range []string{"/api/v1/tickets", "/sim"} {
+			if got := status(path, ""); got != http.StatusUnauthorized {
+				t.Fatalf("%s: GET %s without a token = %d, want 401", when, path, got)
+			}
+		}
+	}
+	closed("at start")
+	if got := status("/api/v1/tickets", first); got != http.StatusOK {
+		t.Fatalf("GET /api/v1/tickets with the admin token = %d, want 200", got)
+	}
+	// The file is also watched: wait for what each edit must bring about,
+	// not for a count of reloads.
+	write("127.0.0.1:"+port, "")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, 10*time.Second, "the token removal refused, naming the key", func() bool {
+		return strings.Contains(p.logText(), "http.admin_token: required while the daemon listens on")
+	})
+	closed("after the refused reload")
+	if got := status("/api/v1/tickets", first); got != http.StatusOK {
+		t.Fatalf("after the refused reload the old token = %d, want 200", got)
+	}
+
+	write("0.0.0.0:"+port, second)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, 10*time.Second, "the new token applied", func() bool {
+		return status("/api/v1/tickets", second) == http.StatusOK
+	})
+	if got := status("/api/v1/tickets", first); got != http.StatusUnauthorized {
+		t.Fatalf("the old token after the change = %d, want 401", got)
+	}
+	closed("after the token change")
 }

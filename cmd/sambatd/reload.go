@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -49,6 +50,12 @@ func (d *daemon) watchConfig(ctx context.Context) {
 // reload applies a new config file: the live parts at once.
 func (d *daemon) reload() {
 	next, err := loadConfig(d.cfgPath)
+	if err == nil && next.HTTP.AdminToken == "" && !isLoopback(d.listen) {
+		// Validate judged the new http.listen, which waits for a restart;
+		// the listener served now is public and keeps needing the token.
+		err = fmt.Errorf("http.admin_token: required while the daemon listens on %s "+
+			"(a new http.listen takes effect after a restart)", d.listen)
+	}
 	if err != nil {
 		d.logger.Error("config reload refused, keeping the running config", "error", err)
 		return
@@ -64,7 +71,7 @@ func (d *daemon) reload() {
 		d.logger.Error("config reload refused, keeping the running config", "error", err)
 		return
 	}
-	d.api.SetAuth(authOf(next))
+	d.api.SetAuth(authOf(next, d.listen))
 	if keys := config.RestartKeys(d.cfg, next); len(keys) > 0 {
 		d.logger.Warn("config changes that need a restart", "keys", strings.Join(keys, ","))
 	}

@@ -47,6 +47,7 @@ type daemon struct {
 	central   *central.Central // nil unless central.url is set
 	deadlines *intake.Deadlines
 	in        metrics.Handler // the engine, counted
+	listen    string          // the address served: http.listen as it was at start
 	accept    metrics.Handler // the engine's Accept (store now, act soon), counted
 }
 
@@ -136,7 +137,8 @@ func (d *daemon) open() error {
 	d.in = d.mx.Wrap(d.engine)
 	d.accept = d.mx.Wrap(intake.Accepting{Engine: d.engine})
 	d.mux.Handle("GET /metrics", d.mx.Handler())
-	d.api = httpapi.New(d.engine, d.listCheckers, db.Ping, authOf(d.cfg), intake.SystemClock{}, d.logger)
+	d.listen = d.cfg.HTTP.Listen
+	d.api = httpapi.New(d.engine, d.listCheckers, db.Ping, authOf(d.cfg, d.listen), intake.SystemClock{}, d.logger)
 	d.api.Routes(d.mux)
 	if err := d.openChannels(); err != nil {
 		return errors.Join(err, db.Close())
@@ -147,11 +149,12 @@ func (d *daemon) open() error {
 	return nil
 }
 
-// authOf is the API access policy of a config: open without a token only
-// on a loopback listener with no admin token (Validate refuses the rest).
-func authOf(cfg *config.Config) httpapi.Auth {
+// authOf is the API access policy of a config on the listener actually
+// served (a new http.listen waits for a restart, its tokens do not): open
+// without a token only on a loopback listener with no admin token.
+func authOf(cfg *config.Config, listen string) httpapi.Auth {
 	return httpapi.Auth{AdminToken: cfg.HTTP.AdminToken, OPDTokens: cfg.HTTP.OPDTokens,
-		Open: cfg.HTTP.AdminToken == "" && isLoopback(cfg.HTTP.Listen)}
+		Open: cfg.HTTP.AdminToken == "" && isLoopback(listen)}
 }
 
 func isLoopback(addr string) bool {
@@ -177,7 +180,7 @@ func (d *daemon) openChannels() error {
 		simMux := http.NewServeMux()
 		s.Routes(simMux)
 		var h http.Handler = simMux
-		if !isLoopback(d.cfg.HTTP.Listen) {
+		if !isLoopback(d.listen) {
 			h = d.api.RequireAdmin(simMux)
 		}
 		d.mux.Handle("/api/v1/sim/", h)
