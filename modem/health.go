@@ -2,7 +2,9 @@ package modem
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -100,16 +102,46 @@ func (m *Modem) setStorage(used, total int) {
 	m.st.used, m.st.total = used, total
 }
 
-func (m *Modem) pinRefused() bool {
+// pinRefused reports whether the configured PIN was refused before, by
+// this process or, through the state store, an earlier one. Modems
+// without +CPINR show no spent tries, and three refusals lock the SIM.
+func (m *Modem) pinRefused(ctx context.Context) bool {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.pinBad
+	bad := m.pinBad
+	m.mu.Unlock()
+	if bad || m.d.State == nil {
+		return bad
+	}
+	v, err := m.d.State.State(ctx, m.pinKey())
+	if err != nil && !errors.Is(err, intake.ErrNotFound) {
+		// Unknown is treated as refused: a locked SIM costs more than
+		// a modem that waits for the store.
+		m.logger.Error("read the refused SIM PIN record", "err", err)
+		return true
+	}
+	return err == nil && v == pinDigest(m.cfg.PIN)
 }
 
-func (m *Modem) markPINRefused() {
+// markPINRefused remembers that the configured PIN was refused, for good.
+func (m *Modem) markPINRefused(ctx context.Context) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.pinBad = true
+	m.mu.Unlock()
+	if m.d.State == nil {
+		return
+	}
+	if err := m.d.State.SetState(ctx, m.pinKey(), pinDigest(m.cfg.PIN)); err != nil {
+		m.logger.Error("record the refused SIM PIN; a restart may send it again", "err", err)
+	}
+}
+
+func (m *Modem) pinKey() string { return "modem:" + m.cfg.Name + ":pin_refused" }
+
+// pinDigest names a refused PIN in the store without writing it there; a
+// different PIN in the config is tried once.
+func pinDigest(pin string) string {
+	sum := sha256.Sum256([]byte("sambatd refused SIM PIN " + pin))
+	return hex.EncodeToString(sum[:8])
 }
 
 // stop reports a fault only an operator can fix, to the admins too, and

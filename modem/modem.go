@@ -26,7 +26,7 @@ type Config struct {
 	Name             string
 	Port             string // serial device, or "sim" for the simulated modem
 	Baud             int    // default 115200
-	PIN              string // SIM PIN; sent at most once, never again after a refusal
+	PIN              string // SIM PIN; never sent again once refused, even after a restart
 	SendInterval     time.Duration
 	MultipartTimeout time.Duration // default 1h
 	BalanceUSSD      string        // e.g. "*888#"; "" disables the balance check
@@ -43,11 +43,22 @@ type Deps struct {
 	// NextRef gives a durable concatenation reference counter.
 	NextRef func(ctx context.Context) (int, error)
 	// Alert sends an SMS to the admins (low balance, SIM PIN refused).
-	Alert  func(ctx context.Context, text string)
+	Alert func(ctx context.Context, text string)
+	// State keeps a refused PIN across restarts (the store's state
+	// table); nil remembers it for this process only.
+	State  StateStore
 	Clock  intake.Clock
 	Logger *slog.Logger
 	// Open opens the port; nil means go.bug.st/serial. Tests inject.
 	Open func(ctx context.Context, port string, baud int) (io.ReadWriteCloser, error)
+}
+
+// StateStore keeps small durable values by key.
+type StateStore interface {
+	// State returns the value under key, or an error wrapping
+	// intake.ErrNotFound.
+	State(ctx context.Context, key string) (string, error)
+	SetState(ctx context.Context, key, value string) error
 }
 
 // PortSim is the Config.Port value that runs the modem on an in-process simulator.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +103,36 @@ func TestModem_PIN(t *testing.T) {
 		waitStopped(t, r2.m)
 		if n := sim.Count("+CPIN="); n != 1 || sim.PINTries() != 2 {
 			t.Errorf("after restart: +CPIN= sent %d times (want 1), %d tries left (want 2)", n, sim.PINTries())
+		}
+	})
+	t.Run("RefusedNotRetriedAfterRestart", func(t *testing.T) {
+		// A modem without +CPINR shows no spent tries: only the record
+		// in the state store keeps a restart from spending another.
+		sim := modemsim.New(modemsim.Options{PIN: "1234", Refuse: []string{"+CPINR"}})
+		state := &memState{}
+		run := func(pin string) *rig {
+			r := newRig(t, sim, Config{PIN: pin}, nil)
+			r.m.d.State = state
+			r.start()
+			return r
+		}
+		waitStopped(t, run("0000").m)
+		r := run("0000")
+		waitStopped(t, r.m)
+		if n := sim.Count("+CPIN="); n != 1 || sim.PINTries() != 2 {
+			t.Fatalf("after restart: +CPIN= sent %d times (want 1), %d tries left (want 2)", n, sim.PINTries())
+		}
+		if h := r.m.Health(context.Background()); !strings.Contains(h.Error, "refused before") {
+			t.Errorf("health %+v, want the earlier refusal named", h)
+		}
+		if v := state.values["modem:m1:pin_refused"]; v == "" || strings.Contains(v, "0000") {
+			t.Errorf("state record %q, want a digest of the refused PIN", v)
+		}
+		// The operator puts the right PIN in the config: it is tried.
+		r = run("1234")
+		r.waitHealthy()
+		if n := sim.Count("+CPIN="); n != 2 {
+			t.Errorf("+CPIN= sent %d times in all, want 2", n)
 		}
 	})
 	t.Run("Missing", func(t *testing.T) {
@@ -395,4 +426,30 @@ func TestModem_OneDownOthersUp(t *testing.T) {
 	if _, err := b.m.Send(context.Background(), intake.Outgoing{To: "+6281234567890", Text: "ok"}); err != nil {
 		t.Errorf("send on m2: %v", err)
 	}
+}
+
+// memState is the state store of the PIN tests.
+type memState struct {
+	mu     sync.Mutex
+	values map[string]string
+}
+
+func (s *memState) State(_ context.Context, key string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.values[key]
+	if !ok {
+		return "", fmt.Errorf("state %s: %w", key, intake.ErrNotFound)
+	}
+	return v, nil
+}
+
+func (s *memState) SetState(_ context.Context, key, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.values == nil {
+		s.values = map[string]string{}
+	}
+	s.values[key] = value
+	return nil
 }

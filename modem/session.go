@@ -220,9 +220,10 @@ func (s *session) indications() error {
 	return nil
 }
 
-// unlockSIM enters the PIN when the SIM asks for it, at most once per
-// process and never when the SIM shows that an earlier PIN was refused:
-// three wrong PINs lock the SIM.
+// unlockSIM enters the PIN when the SIM asks for it, never again once it
+// was refused (recorded in the state store, so a restart does not retry)
+// and never when the SIM shows that an earlier try failed: three wrong
+// PINs lock the SIM.
 func (s *session) unlockSIM(ctx context.Context) error {
 	state, err := s.pinState()
 	if err != nil {
@@ -238,8 +239,9 @@ func (s *session) unlockSIM(ctx context.Context) error {
 	if pin := s.m.cfg.PIN; len(pin) < 4 || len(pin) > 8 || strings.Trim(pin, "0123456789") != "" {
 		return s.m.stop(ctx, "SIM PIN required but modems[].pin is not 4 to 8 digits")
 	}
-	if s.m.pinRefused() {
-		return s.m.stop(ctx, "SIM PIN was refused before; not sending it again")
+	if s.m.pinRefused(ctx) {
+		return s.m.stop(ctx, "SIM PIN was refused before; not sending it again "+
+			"(put the right one in modems[].pin and restart)")
 	}
 	if left, def, ok := s.pinTries(); ok && left < def {
 		return s.m.stop(ctx, fmt.Sprintf("SIM has %d of %d PIN tries left; not risking one", left, def))
@@ -248,8 +250,9 @@ func (s *session) unlockSIM(ctx context.Context) error {
 		if errors.Is(err, at.ErrClosed) {
 			return err
 		}
-		s.m.markPINRefused()
-		return s.m.stop(ctx, fmt.Sprintf("SIM refused the PIN (%v); it will not be sent again", err))
+		s.m.markPINRefused(ctx)
+		return s.m.stop(ctx, fmt.Sprintf("SIM refused the PIN (%v); it will not be sent again "+
+			"(put the right one in modems[].pin and restart)", err))
 	}
 	return s.waitReady()
 }

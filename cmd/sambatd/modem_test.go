@@ -24,7 +24,12 @@ type modemRig struct {
 
 func newModemRig(t *testing.T, dir string, seed int64) *modemRig {
 	t.Helper()
-	sim := modemsim.New(modemsim.Options{Capacity: 30, Shuffle: true, Seed: seed})
+	return newModemRigWith(t, dir, modemsim.Options{Capacity: 30, Shuffle: true, Seed: seed})
+}
+
+func newModemRigWith(t *testing.T, dir string, opts modemsim.Options) *modemRig {
+	t.Helper()
+	sim := modemsim.New(opts)
 	t.Cleanup(func() { sim.Close() })
 	r := &modemRig{t: t, sim: sim, link: filepath.Join(dir, "ttyMODEM")}
 	r.plug()
@@ -205,6 +210,44 @@ func TestModem_PartsAcrossMidnight(t *testing.T) {
 	getJSON(t, p.base+"/api/v1/tickets?limit=10", &list)
 	if len(list.Tickets) != 1 {
 		t.Fatalf("%d tickets, want 1", len(list.Tickets))
+	}
+}
+
+// TestModem_PINRefusedAcrossRestart: a SIM that refused the configured
+// PIN, on a modem without +CPINR (no retry counter to read), is not sent
+// that PIN again by a restarted daemon: the refusal is in the database.
+func TestModem_PINRefusedAcrossRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a daemon on a pseudo-terminal")
+	}
+	dir := t.TempDir()
+	rig := newModemRigWith(t, dir, modemsim.Options{PIN: "1234", Refuse: []string{"+CPINR"}})
+	addr := freeAddr(t)
+	cfg := writeConfig(t, dir, addr, fmt.Sprintf("modems:\n  - name: m1\n    port: %s\n    pin: \"0000\"\n", rig.link))
+	modemError := func(p *proc) string {
+		var ready struct {
+			Parts []struct{ Name, Error string }
+		}
+		getJSON(t, p.base+"/readyz", &ready)
+		for _, part := range ready.Parts {
+			if part.Name == "modem:m1" {
+				return part.Error
+			}
+		}
+		return ""
+	}
+	p := start(t, cfg, addr)
+	eventually(t, 30*time.Second, "the PIN refused", func() bool {
+		return strings.Contains(modemError(p), "refused the PIN")
+	})
+	p.kill()
+	p = start(t, cfg, addr)
+	defer p.kill()
+	eventually(t, 30*time.Second, "the restarted daemon to stop at the recorded refusal", func() bool {
+		return strings.Contains(modemError(p), "refused before")
+	})
+	if n, left := rig.sim.Count("+CPIN="), rig.sim.PINTries(); n != 1 || left != 2 {
+		t.Fatalf("+CPIN= sent %d times (want 1), %d tries left (want 2)", n, left)
 	}
 }
 

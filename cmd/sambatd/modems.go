@@ -21,7 +21,7 @@ func (d *daemon) openModems() error {
 					n, err := d.engine.Counter(ctx, channel+":concat_ref")
 					return int(n), err
 				},
-				Alert: d.alertAdmins, Logger: d.logger})
+				Alert: d.alertAdmins, State: d.db, Logger: d.logger})
 		d.addChannel(m.Channel(), m, m, m.Close)
 		d.starts = append(d.starts, m.Start)
 	}
