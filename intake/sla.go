@@ -21,11 +21,27 @@ func (s SLA) workingDay(t time.Time) bool {
 	return true
 }
 
-// Deadline returns the moment n working days after start (end of that day's
-// office clock: the same time of day as start), in loc. A ticket filed on a
-// Saturday starts counting on Monday.
+// Deadline returns the moment n working days after start, in loc: the
+// same time of day as start, n working days on. A ticket filed on a day
+// that is not a working day (a Sunday, a holiday) starts counting on the
+// next working day, as a whole day: its deadline is the end (23:59:59)
+// of the n-th working day from there, so a weekend filing gets n whole
+// working days.
 func (s SLA) Deadline(start time.Time, n int, loc *time.Location) time.Time {
 	t := start.In(loc)
+	if n > 0 && !s.workingDay(t) {
+		d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+		for !s.workingDay(d) {
+			d = d.AddDate(0, 0, 1)
+		}
+		for n--; n > 0; {
+			d = d.AddDate(0, 0, 1)
+			if s.workingDay(d) {
+				n--
+			}
+		}
+		return d.AddDate(0, 0, 1).Add(-time.Second)
+	}
 	for n > 0 {
 		t = t.AddDate(0, 0, 1)
 		if s.workingDay(t) {

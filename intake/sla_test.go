@@ -17,7 +17,13 @@ func TestSLA_Deadline(t *testing.T) {
 	}{
 		{"Weekdays", time.Date(2026, 12, 1, 10, 0, 0, 0, jkt), 3, time.Date(2026, 12, 4, 10, 0, 0, 0, jkt)},
 		{"OverWeekend", time.Date(2026, 12, 3, 10, 0, 0, 0, jkt), 3, time.Date(2026, 12, 8, 10, 0, 0, 0, jkt)},
-		{"FiledSaturday", time.Date(2026, 12, 5, 9, 0, 0, 0, jkt), 1, time.Date(2026, 12, 7, 9, 0, 0, 0, jkt)},
+		// Filed when no one works: counting starts with the whole of the
+		// next working day.
+		{"FiledSaturday", time.Date(2026, 12, 5, 9, 0, 0, 0, jkt), 1, time.Date(2026, 12, 7, 23, 59, 59, 0, jkt)},
+		{"FiledSaturdayNight", time.Date(2026, 12, 5, 23, 0, 0, 0, jkt), 3, time.Date(2026, 12, 9, 23, 59, 59, 0, jkt)},
+		{"FiledSundayNight", time.Date(2026, 12, 6, 1, 0, 0, 0, jkt), 3, time.Date(2026, 12, 9, 23, 59, 59, 0, jkt)},
+		{"FiledOnHoliday", time.Date(2026, 12, 25, 10, 0, 0, 0, jkt), 1, time.Date(2026, 12, 28, 23, 59, 59, 0, jkt)},
+		{"FiledFridayMorning", time.Date(2026, 12, 4, 1, 0, 0, 0, jkt), 3, time.Date(2026, 12, 9, 1, 0, 0, 0, jkt)},
 		{"OverHoliday", time.Date(2026, 12, 23, 8, 0, 0, 0, jkt), 3, time.Date(2026, 12, 29, 8, 0, 0, 0, jkt)},
 	}
 	for _, tt := range tests {
