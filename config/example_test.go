@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,6 +54,36 @@ func TestExample(t *testing.T) {
 			t.Errorf("%s (line %d) has no (live) or (restart) note", key, at+1)
 		} else if got != Live(key) {
 			t.Errorf("%s (line %d) is marked live=%v, but Live() = %v", key, at+1, got, Live(key))
+		}
+	}
+}
+
+// TestExample_BuiltInTemplates: the templates the example lists as the
+// built-in texts are the built-in texts, so a copied one only uses the
+// fields the engine fills for it.
+func TestExample_BuiltInTemplates(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	start, end := section(lines, "templates")
+	if start < 0 {
+		t.Fatal("no templates section in the example")
+	}
+	line := regexp.MustCompile(`^#\s+(\w+): (".*")$`)
+	for _, l := range lines[start:end] {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		got, err := strconv.Unquote(m[2])
+		if err != nil {
+			t.Errorf("templates.%s: %v", m[1], err)
+			continue
+		}
+		if want := intake.DefaultTemplates[m[1]]; got != want {
+			t.Errorf("templates.%s in the example:\n got %q\nwant %q (built-in)", m[1], got, want)
 		}
 	}
 }

@@ -293,7 +293,7 @@ func (c *conv) applyCentral(u CentralUpdate) (CentralResult, error) {
 		return res, err
 	}
 	res.Outcome, res.Status = CentralApplied, t.Status
-	return res, c.notifyStatus(t, note)
+	return res, c.notifyStatus(t, note, "")
 }
 
 // refer records that the ticket moved to another department (already set

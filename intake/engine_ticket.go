@@ -25,7 +25,7 @@ func (c *conv) complaint(cmd Command, complainant, submitter, name string) (stri
 	} else if !errors.Is(err, ErrUnknownTicket) {
 		return "", fmt.Errorf("find repeat: %w", err)
 	}
-	if submitter == "" && c.r.MaxPerDay > 0 {
+	if _, vol := c.r.volunteers[c.m.Phone]; !vol && c.r.MaxPerDay > 0 {
 		n, err := c.tx.CountComplaints(c.m.Phone, c.startOfDay())
 		if err != nil {
 			return "", fmt.Errorf("count complaints: %w", err)
@@ -48,6 +48,9 @@ func (c *conv) complaint(cmd Command, complainant, submitter, name string) (stri
 	if err := c.reply("ack_kim", "ack", d); err != nil {
 		return "", err
 	}
+	// The resident learns who filed for them: the volunteer, by name or
+	// else by masked number.
+	d.Name, d.Phone = c.r.volunteers[submitter].Name, MaskPhone(submitter)
 	return "ticket_kim", c.notify(complainant, "ack_resident_kim", "notify", d)
 }
 
@@ -110,7 +113,7 @@ func (c *conv) kim(cmd Command) (string, error) {
 	if r := strings.TrimSpace(cmd.Resident); r != "-" {
 		p, kind := NormalizePhone(r)
 		if kind != AddrMobile {
-			return "kim_bad_phone", c.reply("kim_bad_phone", "error", TemplateData{Text: r})
+			return "kim_bad_phone", c.reply("kim_bad_phone", "error", TemplateData{Phone: r, Text: r})
 		}
 		resident = p
 	}
@@ -240,47 +243,86 @@ func (c *conv) change(cmd Command) (string, error) {
 		return note, err
 	}
 	c.res.Ticket = t.Number
-	d := c.ticketData(t)
 	switch cmd.Kind {
 	case KindAdd:
-		if !t.Status.Open() {
-			return "add_closed", c.reply("add_closed", "error", d)
-		}
-		if strings.TrimSpace(cmd.Text) == "" {
-			return "missing_text", c.reply("missing_ticket", "error", TemplateData{Keyword: cmd.Keyword})
-		}
-		ev := &Event{Ticket: t.Number, Time: c.now, Source: "sms", Note: "TAMBAH: " + strings.TrimSpace(cmd.Text)}
-		if err := c.tx.AddEvent(ev); err != nil {
-			return "", fmt.Errorf("add event: %w", err)
-		}
-		if err := c.queueCentralChange(t, "OPEN", ev.Note); err != nil {
-			return "", err
-		}
-		return "added", c.reply("added", "ack", d)
+		return c.add(t, strings.TrimSpace(cmd.Text))
 	case KindCancel:
-		if !t.Status.Open() {
-			return "cancel_closed", c.reply("cancel_closed", "error", d)
-		}
-		if err := c.transition(t, Dibatalkan, "sms", "dibatalkan oleh pelapor"); err != nil {
-			return "", err
-		}
-		if err := c.queueCentralChange(t, "CLOSED", "BATAL: dibatalkan oleh pelapor"); err != nil {
-			return "", err
-		}
-		return "cancelled", c.reply("cancelled", "ack", c.ticketData(t))
+		return c.cancel(t)
 	}
+	return c.reopen(t, strings.TrimSpace(cmd.Text))
+}
+
+// add handles TAMBAH: the text goes to the department only, so only the
+// sender is answered.
+func (c *conv) add(t *Ticket, text string) (string, error) {
+	d := c.ticketData(t)
+	if !t.Status.Open() {
+		return "add_closed", c.reply("add_closed", "error", d)
+	}
+	if text == "" {
+		return "missing_text", c.reply("missing_text", "error", d)
+	}
+	ev := &Event{Ticket: t.Number, Time: c.now, Source: "sms", Note: "TAMBAH: " + text}
+	if err := c.tx.AddEvent(ev); err != nil {
+		return "", fmt.Errorf("add event: %w", err)
+	}
+	if err := c.queueCentralChange(t, "OPEN", ev.Note); err != nil {
+		return "", err
+	}
+	return "added", c.reply("added", "ack", d)
+}
+
+// cancel handles BATAL.
+func (c *conv) cancel(t *Ticket) (string, error) {
+	if !t.Status.Open() {
+		return "cancel_closed", c.reply("cancel_closed", "error", c.ticketData(t))
+	}
+	note := "dibatalkan oleh " + c.changedBy(t)
+	if err := c.transition(t, Dibatalkan, "sms", note); err != nil {
+		return "", err
+	}
+	if err := c.queueCentralChange(t, "CLOSED", "BATAL: "+note); err != nil {
+		return "", err
+	}
+	if err := c.reply("cancelled", "ack", c.ticketData(t)); err != nil {
+		return "", err
+	}
+	return "cancelled", c.notifyStatus(t, note, c.m.Phone)
+}
+
+// reopen handles BELUM: once, within reopenWindow after selesai.
+func (c *conv) reopen(t *Ticket, text string) (string, error) {
 	if t.Status != Selesai || t.Reopened > 0 || c.now.Sub(t.ClosedAt) > reopenWindow {
-		return "reopen_denied", c.reply("reopen_denied", "error", d)
+		return "reopen_denied", c.reply("reopen_denied", "error", c.ticketData(t))
 	}
 	t.Reopened++
-	note = "BELUM: " + strings.TrimSpace(cmd.Text)
-	if err := c.transition(t, Diproses, "sms", strings.TrimSpace(note)); err != nil {
+	note := strings.TrimSpace("BELUM: " + text)
+	if err := c.transition(t, Diproses, "sms", note); err != nil {
 		return "", err
 	}
-	if err := c.queueCentralChange(t, "OPEN", strings.TrimSpace(note)); err != nil {
+	if err := c.queueCentralChange(t, "OPEN", note); err != nil {
 		return "", err
 	}
-	return "reopened", c.reply("reopened", "ack", c.ticketData(t))
+	if err := c.reply("reopened", "ack", c.ticketData(t)); err != nil {
+		return "", err
+	}
+	other := "dibuka lagi oleh " + c.changedBy(t)
+	if text != "" {
+		other += ": " + text
+	}
+	return "reopened", c.notifyStatus(t, other, c.m.Phone)
+}
+
+// changedBy names the sender of a change to the ticket's other number and
+// in the event: the volunteer who filed it, or the resident.
+func (c *conv) changedBy(t *Ticket) string {
+	switch {
+	case c.m.Phone != t.Complainant:
+		return "relawan KIM"
+	case t.SubmittedBy != "":
+		return "warga"
+	}
+	return "pelapor"
 }
 
 // allowed reports whether a ticket may move from one status to another.
@@ -334,15 +376,20 @@ func (e *Engine) SetStatus(ctx context.Context, number string, to Status, source
 		if err := c.transition(t, to, source, note); err != nil {
 			return err
 		}
-		return c.notifyStatus(t, note)
+		return c.notifyStatus(t, note, "")
 	}, res)
 }
 
-// notifyStatus queues the status change to the ticket's own numbers.
-func (c *conv) notifyStatus(t *Ticket, note string) error {
+// notifyStatus queues the status change to the ticket's own numbers
+// (complainant and volunteer) but except, who made the change and gets an
+// answer of their own.
+func (c *conv) notifyStatus(t *Ticket, note, except string) error {
 	d := c.statusData(t)
 	d.Note = note
 	for _, p := range uniquePhones(t.Complainant, t.SubmittedBy) {
+		if p == except {
+			continue
+		}
 		if err := c.notify(p, "notify_status", "notify", d); err != nil {
 			return err
 		}

@@ -22,24 +22,26 @@ const renderLocationLimit = 25
 // templates.* override them one by one; other files of this package add
 // their own (dialog prompts) in init(). Field use per template:
 //
-//	ack, ack_kim, repeat, cancelled, reopened: Ticket, Category, OPD
-//	  (ack_kim: Name or Phone of the resident; ack_resident_kim: Name of the volunteer)
+//	ack, ack_kim, ack_resident_kim, repeat, cancelled, reopened: Ticket, Category, OPD
+//	  (ack_kim: Name or masked Phone of the resident; ack_resident_kim: Name or
+//	  masked Phone of the volunteer)
 //	status, notify_status: Ticket, Category, Location, Status, OPD, Deadline, Note
 //	status_list: Tickets; status_none: none; over_limit: Max
 //	invalid_ticket, unknown_ticket, added, add_closed, cancel_closed, reopen_denied: Ticket, Status, OPD
+//	missing_text (TAMBAH with a ticket number but no text): Ticket, Category, OPD
 //	help: Categories, Price; missing_ticket, empty_complaint: Keyword
-//	kim_bad_phone: Phone or Text (the number as typed)
+//	kim_bad_phone: Phone and Text, both the number as typed
 //	reminder, reminder_missed, escalation: Ticket, Category, Location, OPD, Deadline, Status, Count
 //	low_balance: Name (modem), Note (balance as the operator said it)
 //	digest: OPD, Deadline (the date), Count open, Max overdue, Tickets the longest overdue
 var DefaultTemplates = map[string]string{
 	"ack":              `Sambat diterima. No tiket {{.Ticket}} ({{.Category}}, {{.OPD}}). Cek status: CEK {{.Ticket}}`,
 	"ack_kim":          `Sambat untuk warga {{or .Name .Phone "tanpa HP"}} diterima. No tiket {{.Ticket}} ({{.Category}}, {{.OPD}}). Cek: CEK {{.Ticket}}`,
-	"ack_resident_kim": `Relawan KIM{{if .Name}} {{.Name}}{{end}} mengirim sambat Anda. No tiket {{.Ticket}} ({{.Category}}, {{.OPD}}). Cek status: CEK {{.Ticket}}`,
+	"ack_resident_kim": `Relawan KIM{{with or .Name .Phone}} {{.}}{{end}} mengirim sambat Anda. No tiket {{.Ticket}} ({{.Category}}, {{.OPD}}). Cek status: CEK {{.Ticket}}`,
 	"repeat":           `Sambat ini sudah diterima sebelumnya, No tiket {{.Ticket}} ({{.Category}}). Cek status: CEK {{.Ticket}}`,
 	"over_limit":       `Maaf, nomor ini sudah mengirim {{.Max}} sambat hari ini (batas harian). Pesan Anda disimpan. Silakan kirim lagi besok.`,
 	"status":           `Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}): {{upper .Status}} oleh {{.OPD}}.{{if .Deadline}} Target selesai {{.Deadline}}.{{end}}`,
-	"status_list":      `Tiket terbuka Anda: {{range $i, $t := .Tickets}}{{if $i}}; {{end}}{{$t.Ticket}} {{$t.Category}} {{upper $t.Status}}{{end}}. Rincian: CEK <no tiket>`,
+	"status_list":      "Tiket terbuka:{{range .Tickets}}\n{{.Ticket}} {{.Category}} {{upper .Status}}{{end}}\nRincian: CEK <no>",
 	"status_none":      `Tidak ada tiket terbuka dari nomor ini. Sambat baru: SAMBAT <isi>. Bantuan: INFO`,
 	"invalid_ticket":   `No tiket {{.Ticket}} tidak valid, periksa lagi nomornya.`,
 	"unknown_ticket":   `Tiket {{.Ticket}} tidak ditemukan untuk nomor ini. Periksa lagi nomornya.`,
@@ -49,7 +51,7 @@ var DefaultTemplates = map[string]string{
 	"cancel_closed":    `Tiket {{.Ticket}} sudah {{upper .Status}}, tidak bisa dibatalkan lagi.`,
 	"reopened":         `Tiket {{.Ticket}} ({{.Category}}) dibuka lagi dan dikembalikan ke {{.OPD}} untuk diproses.`,
 	"reopen_denied":    `Tiket {{.Ticket}} tidak bisa dibuka lagi: hanya sekali, paling lambat 14 hari setelah SELESAI. Sambat baru: SAMBAT <isi>`,
-	"help":             `Kirim SAMBAT <isi> atau SAMBAT#kategori#lokasi#isi. Kategori: {{join .Categories ", "}}. Cek: CEK <no tiket>. Biaya: {{.Price}}`,
+	"help":             `SAMBAT <isi> atau SAMBAT#kategori#lokasi#isi. Kategori: {{join .Categories ","}}. Cek: CEK <no tiket>. Biaya: {{.Price}}`,
 	"stopped":          `Kabar status tiket ke nomor ini dihentikan. Sambat tetap diterima. Kirim MULAI untuk mengaktifkan lagi.`,
 	"started":          `Kabar status tiket ke nomor ini aktif lagi. Kirim STOP untuk menghentikan.`,
 	"kim_refused":      `Maaf, nomor ini belum terdaftar sebagai relawan KIM, sambat tidak dibuat. Warga bisa kirim sendiri: SAMBAT <isi>`,
@@ -57,6 +59,7 @@ var DefaultTemplates = map[string]string{
 	"empty_complaint":  `Isi sambat kosong. Kirim: {{or .Keyword "SAMBAT"}} <isi>, contoh: SAMBAT jalan berlubang depan SDN 3 Jl Ijen`,
 	"notify_status":    `Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}): {{upper .Status}} oleh {{.OPD}}.{{if .Note}} Ket: {{.Note}}{{end}}`,
 	"missing_ticket":   `Sertakan no tiket, contoh: {{or .Keyword "CEK"}} 4821303`,
+	"missing_text":     `Tulis tambahan info setelah no tiket, contoh: TAMBAH {{.Ticket}} lubang makin besar`,
 	"error":            `Maaf, sedang ada gangguan. Silakan kirim ulang pesan Anda beberapa saat lagi.`,
 	"reminder":         `[SAMBAT] Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} harus ditangani sebelum {{.Deadline}}. Status: {{upper .Status}}`,
 	"reminder_missed":  `[SAMBAT] Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} melewati target {{.Deadline}}. Mohon segera ditindaklanjuti.`,

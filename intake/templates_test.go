@@ -12,7 +12,7 @@ import (
 var tplReplyKeys = []string{"ack", "ack_kim", "ack_resident_kim", "repeat", "over_limit", "status",
 	"status_list", "status_none", "invalid_ticket", "unknown_ticket", "added", "add_closed", "cancelled",
 	"cancel_closed", "reopened", "reopen_denied", "help", "stopped", "started", "kim_refused", "kim_bad_phone",
-	"empty_complaint", "notify_status", "missing_ticket", "error", "reminder", "reminder_missed", "escalation",
+	"empty_complaint", "notify_status", "missing_ticket", "missing_text", "error", "reminder", "reminder_missed", "escalation",
 	"low_balance"}
 
 // tplRealistic is what a typical reply echoes.
@@ -80,19 +80,36 @@ func TestTexts_EveryTemplateFits(t *testing.T) {
 	}
 }
 
+// tplDefaultCodes are the codes of every default category, as help lists them.
+func tplDefaultCodes() []string {
+	var codes []string
+	for _, c := range DefaultCategories() {
+		codes = append(codes, c.Code)
+	}
+	return codes
+}
+
 func TestTexts_RealisticFitOneSMS(t *testing.T) {
 	tx := newTplTexts(t, nil)
+	d := tplRealistic
+	d.Categories = tplDefaultCodes()
 	for _, k := range tplReplyKeys {
 		if !tx.Has(k) {
 			t.Errorf("template %s missing", k)
 			continue
 		}
-		got, err := tx.Render(k, tplRealistic)
+		got, err := tx.Render(k, d)
 		if err != nil {
 			t.Fatalf("Render(%s): %v", k, err)
 		}
 		if Segments(got) != 1 || len(got) > 160 {
 			t.Errorf("Render(%s) takes %d segments (%d chars): %q", k, Segments(got), len(got), got)
+		}
+	}
+	help, _ := tx.Render("help", d)
+	for _, code := range d.Categories {
+		if !strings.Contains(help, code) {
+			t.Errorf("help %q does not list category %s", help, code)
 		}
 	}
 	// The spec's own examples.
@@ -104,6 +121,29 @@ func TestTexts_RealisticFitOneSMS(t *testing.T) {
 	for k, w := range want {
 		if got, _ := tx.Render(k, tplRealistic); got != w {
 			t.Errorf("Render(%s) = %q, want %q", k, got, w)
+		}
+	}
+}
+
+// TestTexts_StatusListFitsOneSMS: three open tickets in the categories with
+// the longest default names, at the longest open status, fit one SMS.
+func TestTexts_StatusListFitsOneSMS(t *testing.T) {
+	cats := DefaultCategories()
+	sort.Slice(cats, func(i, j int) bool { return len(cats[i].Name) > len(cats[j].Name) })
+	d := TemplateData{Count: 3}
+	for i, c := range cats[:3] {
+		d.Tickets = append(d.Tickets, TicketLine{Ticket: TicketNumber("", int64(482130+i)), Category: c.Name, Status: string(Diteruskan)})
+	}
+	got, err := newTplTexts(t, nil).Render("status_list", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Segments(got) != 1 {
+		t.Errorf("status_list takes %d segments (%d chars): %q", Segments(got), len(got), got)
+	}
+	for _, l := range d.Tickets {
+		if !strings.Contains(got, l.Ticket+" "+l.Category+" DITERUSKAN") {
+			t.Errorf("status_list %q lacks %s", got, l.Ticket)
 		}
 	}
 }
