@@ -415,7 +415,7 @@ func (c *conv) queueCentralCreate(t *Ticket) error {
 // on and the ticket is (or is about to be) known there. It runs after the
 // ticket's creation there.
 func (c *conv) queueCentralChange(t *Ticket, status, description string) error {
-	if !c.r.CentralSync || !c.r.CentralUpdates || (t.SyncState != SyncPending && t.SyncState != SyncSynced) {
+	if !c.viaCentral(t) {
 		return nil
 	}
 	payload, err := json.Marshal(CentralChange{Status: status, Description: description, At: c.now})
@@ -427,6 +427,13 @@ func (c *conv) queueCentralChange(t *Ticket, status, description string) error {
 		return fmt.Errorf("queue central update: %w", err)
 	}
 	return nil
+}
+
+// viaCentral reports whether a resident's change to t reaches the
+// department through the central store (central.updates on, and the ticket
+// synced or on its way).
+func (c *conv) viaCentral(t *Ticket) bool {
+	return c.r.CentralSync && c.r.CentralUpdates && (t.SyncState == SyncPending || t.SyncState == SyncSynced)
 }
 
 // KnownCentralStatus reports whether word is a status of the central store

@@ -269,7 +269,27 @@ func (c *conv) add(t *Ticket, text string) (string, error) {
 	if err := c.queueCentralChange(t, "OPEN", ev.Note); err != nil {
 		return "", err
 	}
+	if err := c.forward(t, ev.Note); err != nil {
+		return "", err
+	}
 	return "added", c.reply("added", "ack", d)
+}
+
+// forward tells the department's humas by SMS of a resident's addition or
+// reopening when it does not reach them through the central store; they
+// also see it among the ticket's events in the API.
+func (c *conv) forward(t *Ticket, note string) error {
+	if c.viaCentral(t) {
+		return nil
+	}
+	d := c.statusData(t)
+	d.Note = note
+	for _, p := range c.r.opds[t.OPD].Humas {
+		if err := c.notify(p, "forward", "reminder", d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cancel handles BATAL.
@@ -301,6 +321,9 @@ func (c *conv) reopen(t *Ticket, text string) (string, error) {
 		return "", err
 	}
 	if err := c.queueCentralChange(t, "OPEN", note); err != nil {
+		return "", err
+	}
+	if err := c.forward(t, note); err != nil {
 		return "", err
 	}
 	if err := c.reply("reopened", "ack", c.ticketData(t)); err != nil {

@@ -208,3 +208,38 @@ func TestEngine_KIMBadPhoneFields(t *testing.T) {
 		t.Fatalf("got %q, want the number as typed in .Phone", got)
 	}
 }
+
+// TestEngine_ForwardToHumas: a resident's TAMBAH and BELUM reach the
+// department's humas by SMS when the central store does not carry them,
+// and only through the central store when central.updates does.
+func TestEngine_ForwardToHumas(t *testing.T) {
+	t.Run("NoCentralUpdates", func(t *testing.T) {
+		h := newHarnessSettings(t, deadlineSettings)
+		tk := h.send(warga, "SAMBAT jalan berlubang di Jl Ijen").Ticket
+		h.send(warga, "TAMBAH "+tk+" lubang makin besar")
+		rows := h.outboxRows("reminder", humasPU)
+		if len(rows) != 1 || !strings.Contains(rows[0].Text, tk) || !strings.Contains(rows[0].Text, "TAMBAH: lubang makin besar") {
+			t.Fatalf("humas rows after TAMBAH: %+v, want one naming %s and the addition", rows, tk)
+		}
+		if n := len(h.outboxRows("reminder", humasDLH)); n != 0 {
+			t.Errorf("another department's humas got %d rows", n)
+		}
+		h.closeTicket(tk)
+		h.send(warga, "BELUM "+tk+" masih berlubang")
+		rows = h.outboxRows("reminder", humasPU)
+		if len(rows) != 2 || !strings.Contains(rows[1].Text, "BELUM: masih berlubang") {
+			t.Fatalf("humas rows after BELUM: %+v, want a second naming the reopening", rows)
+		}
+	})
+	t.Run("CentralUpdates", func(t *testing.T) {
+		h := newHarnessSettings(t, func(s *intake.Settings) { deadlineSettings(s); syncOn(s) })
+		tk := h.syncedTicket("SAMBAT jalan berlubang di Jl Ijen", "c-1")
+		h.send(warga, "TAMBAH "+tk+" lubang makin besar")
+		if rows := h.outboxRows("reminder", humasPU); len(rows) != 0 {
+			t.Errorf("humas got %+v although the central store carries the addition", rows)
+		}
+		if js := h.centralJobs(tk); len(js) != 2 {
+			t.Errorf("central jobs %+v, want the create and the update", js)
+		}
+	})
+}

@@ -32,6 +32,8 @@ const renderLocationLimit = 25
 //	help: Categories, Price; missing_ticket, empty_complaint: Keyword
 //	kim_bad_phone: Phone and Text, both the number as typed
 //	reminder, reminder_missed, escalation: Ticket, Category, Location, OPD, Deadline, Status, Count
+//	forward (to humas: a resident's TAMBAH or BELUM when central.updates does not carry it):
+//	  Ticket, Category, Location, OPD, Status, Note ("TAMBAH: …" or "BELUM: …")
 //	low_balance: Name (modem), Note (balance as the operator said it)
 //	digest: OPD, Deadline (the date), Count open, Max overdue, Tickets the longest overdue
 var DefaultTemplates = map[string]string{
@@ -62,6 +64,7 @@ var DefaultTemplates = map[string]string{
 	"missing_text":     `Tulis tambahan info setelah no tiket, contoh: TAMBAH {{.Ticket}} lubang makin besar`,
 	"error":            `Maaf, sedang ada gangguan. Silakan kirim ulang pesan Anda beberapa saat lagi.`,
 	"reminder":         `[SAMBAT] Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} harus ditangani sebelum {{.Deadline}}. Status: {{upper .Status}}`,
+	"forward":          `[SAMBAT] Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}}, dari pelapor: {{.Note}}`,
 	"reminder_missed":  `[SAMBAT] Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} melewati target {{.Deadline}}. Mohon segera ditindaklanjuti.`,
 	"escalation":       `[SAMBAT] Eskalasi: tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} lewat target {{.Deadline}}, status {{upper .Status}}.`,
 	"low_balance":      `[SAMBAT] Pulsa modem {{.Name}} hampir habis: {{.Note}}. Mohon segera isi ulang.`,
