@@ -82,6 +82,12 @@ func (e *Engine) Notify(ctx context.Context, phones []string, text, kind string)
 	}, res)
 }
 
+// Render writes the config's template of that name (for texts other
+// parts of the daemon send, such as the modems' alerts to the admins).
+func (e *Engine) Render(name string, d TemplateData) (string, error) {
+	return e.rules.Load().texts.Render(name, d)
+}
+
 // Counter increments a named durable counter (a modem's concatenation
 // reference, which must not repeat after a restart) and returns it.
 func (e *Engine) Counter(ctx context.Context, name string) (int64, error) {

@@ -34,7 +34,8 @@ const renderLocationLimit = 25
 //	reminder, reminder_missed, escalation: Ticket, Category, Location, OPD, Deadline, Status, Count
 //	forward (to humas: a resident's TAMBAH or BELUM when central.updates does not carry it):
 //	  Ticket, Category, Location, OPD, Status, Note ("TAMBAH: …" or "BELUM: …")
-//	low_balance: Name (modem), Note (balance as the operator said it)
+//	low_balance, modem_stopped (to admins): Name (modem), Note (balance and limit; the reason)
+//	sim_expiry (to admins): Name (modem), Deadline (the SIM's last active day)
 //	digest: OPD, Deadline (the date), Count open, Max overdue, Tickets the longest overdue
 var DefaultTemplates = map[string]string{
 	"ack":              `Sambat diterima. No tiket {{.Ticket}} ({{.Category}}, {{.OPD}}). Cek status: CEK {{.Ticket}}`,
@@ -68,6 +69,8 @@ var DefaultTemplates = map[string]string{
 	"reminder_missed":  `[SAMBAT] Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} melewati target {{.Deadline}}. Mohon segera ditindaklanjuti.`,
 	"escalation":       `[SAMBAT] Eskalasi: tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} lewat target {{.Deadline}}, status {{upper .Status}}.`,
 	"low_balance":      `[SAMBAT] Pulsa modem {{.Name}} hampir habis: {{.Note}}. Mohon segera isi ulang.`,
+	"sim_expiry":       `[SAMBAT] Masa aktif kartu modem {{.Name}} berakhir {{.Deadline}}. Mohon segera perpanjang.`,
+	"modem_stopped":    `[SAMBAT] Modem {{.Name}} berhenti: {{.Note}}. Perbaiki lalu restart sambatd.`,
 	"digest":           `[SAMBAT] Ringkasan {{.OPD}} {{.Deadline}}: {{.Count}} tiket terbuka, {{.Max}} lewat target.{{if .Tickets}} Terlama: {{range $i, $t := .Tickets}}{{if $i}}, {{end}}{{$t.Ticket}}{{end}}{{end}}`,
 }
 

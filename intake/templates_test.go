@@ -13,7 +13,7 @@ var tplReplyKeys = []string{"ack", "ack_kim", "ack_resident_kim", "repeat", "ove
 	"status_list", "status_none", "invalid_ticket", "unknown_ticket", "added", "add_closed", "cancelled",
 	"cancel_closed", "reopened", "reopen_denied", "help", "stopped", "started", "kim_refused", "kim_bad_phone",
 	"empty_complaint", "notify_status", "missing_ticket", "missing_text", "error", "reminder", "reminder_missed", "escalation",
-	"low_balance"}
+	"low_balance", "sim_expiry", "modem_stopped", "forward"}
 
 // tplRealistic is what a typical reply echoes.
 var tplRealistic = TemplateData{

@@ -3,6 +3,7 @@ package modem
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -117,7 +118,8 @@ func (f *fakeIntake) MarkDelivery(_ context.Context, via, id, status string, _ t
 	return nil
 }
 
-func (f *fakeIntake) alert(_ context.Context, text string) {
+func (f *fakeIntake) alert(_ context.Context, a Alert) {
+	text := fmt.Sprintf("%s %s: %s%s", a.Template, a.Data.Name, a.Data.Note, a.Data.Deadline)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.alerts = append(f.alerts, text)

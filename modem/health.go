@@ -147,14 +147,16 @@ func pinDigest(pin string) string {
 // stop reports a fault only an operator can fix, to the admins too, and
 // returns the error that ends the connection loop.
 func (m *Modem) stop(ctx context.Context, reason string) error {
-	m.alert(ctx, fmt.Sprintf("sambatd: modem %s stopped: %s. Fix the config and restart.", m.cfg.Name, reason))
+	m.alert(ctx, "modem_stopped", intake.TemplateData{Note: reason})
 	return fmt.Errorf("%s: %w", reason, errStop)
 }
 
-func (m *Modem) alert(ctx context.Context, text string) {
-	m.logger.Warn("alert to admins", "text", text)
+// alert tells the admins, with the config's template of that name.
+func (m *Modem) alert(ctx context.Context, template string, d intake.TemplateData) {
+	d.Name = m.cfg.Name
+	m.logger.Warn("alert to admins", "template", template, "note", d.Note, "date", d.Deadline)
 	if m.d.Alert != nil {
-		m.d.Alert(ctx, text)
+		m.d.Alert(ctx, Alert{Template: template, Data: d})
 	}
 }
 
@@ -273,10 +275,10 @@ func (s *session) balanceAnswer(ctx context.Context, line string) {
 	m.mu.Unlock()
 	m.logger.Info("balance", "known", ok, "balance", rupiah, "active_until", until.Format("2006-01-02"))
 	if low {
-		m.alert(ctx, fmt.Sprintf("sambatd: pulsa modem %s tinggal Rp%d (batas Rp%d). Mohon isi ulang.", m.cfg.Name, rupiah, m.cfg.BalanceMin))
+		m.alert(ctx, "low_balance", intake.TemplateData{Note: fmt.Sprintf("sisa Rp%d, batas Rp%d", rupiah, m.cfg.BalanceMin)})
 	}
 	if soon {
-		m.alert(ctx, fmt.Sprintf("sambatd: masa aktif kartu modem %s berakhir %s. Mohon perpanjang.", m.cfg.Name, until.Format("02-01-2006")))
+		m.alert(ctx, "sim_expiry", intake.TemplateData{Deadline: until.Format("02-01-2006")})
 	}
 }
 

@@ -42,8 +42,9 @@ type Deps struct {
 	Deliveries intake.DeliveryRecorder
 	// NextRef gives a durable concatenation reference counter.
 	NextRef func(ctx context.Context) (int, error)
-	// Alert sends an SMS to the admins (low balance, SIM PIN refused).
-	Alert func(ctx context.Context, text string)
+	// Alert sends an SMS to the admins (low balance, SIM expiring, modem
+	// stopped), written with a template of the config.
+	Alert func(ctx context.Context, a Alert)
 	// State keeps a refused PIN across restarts (the store's state
 	// table); nil remembers it for this process only.
 	State  StateStore
@@ -51,6 +52,14 @@ type Deps struct {
 	Logger *slog.Logger
 	// Open opens the port; nil means go.bug.st/serial. Tests inject.
 	Open func(ctx context.Context, port string, baud int) (io.ReadWriteCloser, error)
+}
+
+// Alert is a message to the admins: the config's template of that name
+// (low_balance, sim_expiry, modem_stopped) with Data.Name the modem and
+// Data.Note or Data.Deadline the details.
+type Alert struct {
+	Template string
+	Data     intake.TemplateData
 }
 
 // StateStore keeps small durable values by key.

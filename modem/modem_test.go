@@ -453,3 +453,18 @@ func (s *memState) SetState(_ context.Context, key, value string) error {
 	s.values[key] = value
 	return nil
 }
+
+// TestModem_SIMExpiryAlert: a SIM whose active period ends within a week
+// is told to the admins once, with the date, in the sim_expiry template.
+func TestModem_SIMExpiryAlert(t *testing.T) {
+	until := time.Now().AddDate(0, 0, 3).Format("02-01-2006")
+	sim := modemsim.New(modemsim.Options{USSD: map[string]string{"*888#": "Sisa pulsa Rp50.000. Masa aktif s/d " + until + "."}})
+	r := newRig(t, sim, Config{PollInterval: 30 * time.Millisecond, BalanceUSSD: "*888#", BalanceMin: 10000}, nil)
+	r.m.t.balanceEvery = 0 // asked at every poll: the same date is not told twice
+	r.start()
+	r.waitHealthy()
+	waitFor(t, 5*time.Second, "the balance asked three times", func() bool { return sim.Count("+CUSD=1") >= 3 })
+	if _, alerts, _, _ := r.in.snapshot(); len(alerts) != 1 || alerts[0] != "sim_expiry m1: "+until {
+		t.Errorf("alerts %q, want one sim_expiry naming %s", alerts, until)
+	}
+}

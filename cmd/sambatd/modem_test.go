@@ -251,6 +251,42 @@ func TestModem_PINRefusedAcrossRestart(t *testing.T) {
 	}
 }
 
+// TestModem_LowBalanceAlert: credit below balance_min reaches the admins
+// once, by SMS through the modem, in the config's low_balance template.
+func TestModem_LowBalanceAlert(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a daemon on a pseudo-terminal")
+	}
+	dir := t.TempDir()
+	rig := newModemRig(t, dir, 1) // the simulated operator answers *888# with Rp12.500
+	addr := freeAddr(t)
+	const admin = "+6281299990000"
+	cfg := writeConfig(t, dir, addr, fmt.Sprintf("modems:\n  - name: m1\n    port: %s\n    send_interval: 10ms\n"+
+		"    balance_ussd: \"*888#\"\n    balance_min: 20000\nadmins: [\"%s\"]\noutbound:\n  order: [modem]\n"+
+		"templates:\n  low_balance: \"PULSA {{.Name}}: {{.Note}}\"\n"+
+		"sla:\n  quiet_hours: \"\"\n", rig.link, admin)) // alerts are notifications: none held for the morning
+	p := start(t, cfg, addr)
+	defer p.kill()
+	var got []string
+	defer func() {
+		if t.Failed() {
+			t.Log(p.logText())
+		}
+	}()
+	eventually(t, 60*time.Second, "the alert sent to the admin", func() bool {
+		got = got[:0]
+		for _, s := range rig.sim.Sent() {
+			if s.To == admin && s.Complete {
+				got = append(got, s.Text)
+			}
+		}
+		return len(got) > 0
+	})
+	if want := "PULSA m1: sisa Rp12500, batas Rp20000"; len(got) != 1 || got[0] != want {
+		t.Fatalf("admin got %q, want one %q", got, want)
+	}
+}
+
 // TestKill_Modem SIGKILLs the daemon at seeded random moments while a
 // burst of 200 SMS waits on the SIM, and restarts it: the SIM outlives the
 // kills, and in the end every message is stored once with one ticket and

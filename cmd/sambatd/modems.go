@@ -30,7 +30,12 @@ func (d *daemon) openModems() error {
 
 // alertAdmins sends an operator alert (low prepaid credit, a refused SIM
 // PIN) to the admins' phones.
-func (d *daemon) alertAdmins(ctx context.Context, text string) {
+func (d *daemon) alertAdmins(ctx context.Context, a modem.Alert) {
+	text, err := d.engine.Render(a.Template, a.Data)
+	if err != nil {
+		d.logger.Error("render alert to admins", "template", a.Template, "error", err)
+		text = fmt.Sprintf("[SAMBAT] %s %s: %s%s", a.Template, a.Data.Name, a.Data.Note, a.Data.Deadline)
+	}
 	admins := d.engine.Settings().Admins
 	if len(admins) == 0 {
 		d.logger.Warn("alert with no admins configured", "alert", text)
