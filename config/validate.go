@@ -61,8 +61,11 @@ func (c *Config) checkGeneral(ch *checker) {
 	if c.Store.Path == "" {
 		ch.add("store.path", "required")
 	}
-	if c.Store.Retention <= 0 {
-		ch.add("store.retention", "must be positive, got %s", c.Store.Retention)
+	if c.Store.Retention < minRetention {
+		// Erased messages lose their external id: one the Twilio channel
+		// can still list (48 h back) would be taken in again.
+		ch.add("store.retention", "must be at least %s (the Twilio channel looks back 48h), got %s",
+			minRetention, c.Store.Retention)
 	}
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		ch.add("log.format", "want text or json, got %q", c.Log.Format)
@@ -308,3 +311,7 @@ func alnum(s string) bool {
 	}
 	return true
 }
+
+// minRetention is the shortest store.retention: longer than the Twilio
+// channel's look-back, so nothing it can list again has been erased.
+const minRetention = 72 * time.Hour

@@ -40,20 +40,12 @@ const eraseChunk = 200
 
 // EraseClosedPhones blanks the phone numbers of tickets closed before
 // before: complainant, name, volunteer and reply address on the ticket,
-// phone, sender and raw bytes (the text stays) on their inbound messages,
-// phone and address on their outbox rows. Counts and texts are kept. Parts
-// of long messages joined before before are deleted too (they only served
-// to recognise redeliveries, and carry the sender). It returns how many
-// tickets were erased.
+// phone, sender, raw bytes and external id (which may carry the number;
+// it becomes "erased:<id>") on their inbound messages, phone and address
+// on their outbox rows. Counts and texts are kept. It returns how many
+// tickets were erased. ErasePastRetention also erases what no ticket
+// leads to.
 func (d *DB) EraseClosedPhones(ctx context.Context, before time.Time) (int, error) {
-	err := d.do(ctx, func(stx querier) error {
-		_, err := stx.ExecContext(context.Background(),
-			"DELETE FROM parts WHERE joined_at IS NOT NULL AND joined_at < ?", before.UnixMilli())
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("erase closed phones: prune parts: %w", err)
-	}
 	total := 0
 	for {
 		n, err := d.eraseChunk(ctx, before)
@@ -109,9 +101,10 @@ func (d *DB) eraseChunk(ctx context.Context, before time.Time) (int, error) {
 	return n, err
 }
 
-// eraseInbound blanks the numbers of a ticket's messages. Saying that the
-// ticket is not empty lets SQLite use the partial index inbound_ticket.
-const eraseInbound = `UPDATE inbound SET phone = '', sender = '', raw = x''
+// eraseInbound blanks the numbers of a ticket's messages; the external id
+// stays unique per channel as "erased:<id>". Saying that the ticket is not
+// empty lets SQLite use the partial index inbound_ticket.
+const eraseInbound = `UPDATE inbound SET phone = '', sender = '', raw = x'', external_id = 'erased:' || id
 	WHERE (ticket = ? AND ticket <> '') OR id = ?`
 
 // eraseTicket blanks the numbers of one ticket and its messages.

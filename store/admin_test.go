@@ -17,10 +17,11 @@ import (
 )
 
 func TestEraseClosedPhones(t *testing.T) {
-	db, _, _ := openTest(t)
+	db, _, path := openTest(t)
 	ctx := context.Background()
 	// old: closed long ago; recent: closed yesterday; open: never closed.
 	var old, recent, open intake.Ticket
+	ids := map[string]int64{} // external id → message id
 	update(t, db, func(tx intake.Tx) error {
 		for i, tk := range []*intake.Ticket{&old, &recent, &open} {
 			m := &intake.Message{Channel: "sim", ExternalID: fmt.Sprint(i), From: "0811", Phone: alice,
@@ -28,6 +29,7 @@ func TestEraseClosedPhones(t *testing.T) {
 			if _, _, err := tx.InsertInbound(m); err != nil {
 				return err
 			}
+			ids[m.ExternalID] = m.ID
 			seq, err := tx.NextTicketSeq()
 			if err != nil {
 				return err
@@ -47,6 +49,7 @@ func TestEraseClosedPhones(t *testing.T) {
 		if _, _, err := tx.InsertInbound(later); err != nil {
 			return err
 		}
+		ids[later.ExternalID] = later.ID
 		if err := tx.MarkInbound(later.ID, old.Number, "info"); err != nil {
 			return err
 		}
@@ -70,17 +73,21 @@ func TestEraseClosedPhones(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			m, err := tx.Inbound("sim", tc.ext)
-			if err != nil {
-				return err
+			// The external id is erased too: a modem's carries the sender.
+			id := ids[tc.ext]
+			m := readInbound(t, path, id)
+			wantExt := tc.ext
+			if tc.erased {
+				wantExt = fmt.Sprintf("erased:%d", id)
 			}
 			blank := got.Complainant == "" && got.ComplainantName == "" && got.SubmittedBy == "" &&
-				got.ReplyAddress == "" && m.Phone == "" && m.From == "" && len(m.Raw) == 0
-			if blank != tc.erased {
-				t.Errorf("ticket %s erased=%v, want %v: %+v / %+v", tc.tk.Number, blank, tc.erased, got, m)
+				got.ReplyAddress == "" && m.phone == "" && m.sender == "" && len(m.raw) == 0
+			if blank != tc.erased || m.ext != wantExt {
+				t.Errorf("ticket %s: erased=%v external id %q, want %v %q: %+v / %+v",
+					tc.tk.Number, blank, m.ext, tc.erased, wantExt, got, m)
 			}
-			if m.Text != "SAMBAT lubang" {
-				t.Errorf("ticket %s: inbound text %q, want it kept", tc.tk.Number, m.Text)
+			if m.text != "SAMBAT lubang" {
+				t.Errorf("ticket %s: inbound text %q, want it kept", tc.tk.Number, m.text)
 			}
 		}
 		return nil

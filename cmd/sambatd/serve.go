@@ -233,8 +233,10 @@ func (d *daemon) start(ctx context.Context) {
 	d.wg.Go(func() { d.retention(ctx) })
 }
 
-// retention erases, every hour, the phone numbers of tickets closed longer
-// ago than store.retention (UU 27/2022); counts stay for the reports.
+// retention erases, every hour, the phone numbers kept longer than
+// store.retention (UU 27/2022): those of tickets closed longer ago, and of
+// every older message, reply, part and session of no ticket still kept
+// (store.DB.ErasePastRetention); counts stay for the reports.
 func (d *daemon) retention(ctx context.Context) {
 	t := time.NewTimer(time.Minute)
 	defer t.Stop()
@@ -248,11 +250,12 @@ func (d *daemon) retention(ctx context.Context) {
 		keep := d.cfg.Store.Retention
 		d.mu.Unlock()
 		if keep > 0 {
-			n, err := d.db.EraseClosedPhones(ctx, time.Now().Add(-keep))
+			e, err := d.db.ErasePastRetention(ctx, time.Now().Add(-keep))
 			if err != nil && ctx.Err() == nil {
 				d.logger.Error("erase phone numbers past retention", "error", err)
-			} else if n > 0 {
-				d.logger.Info("erased phone numbers past retention", "tickets", n)
+			} else if e != (store.Erased{}) {
+				d.logger.Info("erased phone numbers past retention", "tickets", e.Tickets, "messages", e.Inbound,
+					"outbox", e.Outbox, "parts", e.Parts, "sessions", e.Sessions)
 			}
 		}
 		t.Reset(time.Hour)
