@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -71,6 +72,9 @@ type Handler struct {
 	allow   []netip.Prefix
 	handler intake.USSDHandler
 	logger  *slog.Logger
+
+	mu sync.Mutex
+	st stats // see Health
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -136,12 +140,14 @@ func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.allowed(r.RemoteAddr) {
+		s.count(true, nil)
 		s.logger.Warn("refused request", "reason", "address not allowed", "remote", r.RemoteAddr)
 		plain(w, http.StatusForbidden, "forbidden: address not allowed")
 		return
 	}
 	req, status, reason := s.read(w, r)
 	if status != 0 {
+		s.count(true, nil)
 		s.logger.Warn("refused request", "status", status, "reason", reason, "remote", r.RemoteAddr)
 		plain(w, status, reason)
 		return
@@ -220,6 +226,7 @@ func (s *Handler) allowed(remote string) bool {
 func (s *Handler) answer(ctx context.Context, w http.ResponseWriter, req intake.USSDRequest) {
 	start := time.Now()
 	resp, err := s.call(ctx, req)
+	s.count(false, err)
 	if err != nil {
 		s.logger.Error("ussd handler failed", "session", req.SessionID,
 			"phone", intake.MaskPhone(req.Phone), "took", time.Since(start), "err", err)

@@ -3,11 +3,13 @@ package ussd_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -306,5 +308,50 @@ func TestHandler_LongScreenTruncated(t *testing.T) {
 	_, _, body := post(t, srv.URL+"/ussd", form("s1", "+6281234567890", ""), nil)
 	if n := len([]rune(body)); n != ussd.MaxScreen || !strings.HasPrefix(body, "END é") {
 		t.Errorf("got %d runes starting %q, want %d starting \"END é\"", n, body[:8], ussd.MaxScreen)
+	}
+}
+
+// TestHandler_Health: the endpoint is an inbound channel, up while it can
+// take sessions: not when its allow-list refuses every gateway, nor while
+// the dialog behind it keeps failing; refused requests don't count.
+func TestHandler_Health(t *testing.T) {
+	var failing atomic.Bool
+	h := fakeHandler{fn: func(_ context.Context, r intake.USSDRequest) (intake.USSDResponse, error) {
+		if failing.Load() {
+			return intake.USSDResponse{}, errors.New("store down")
+		}
+		return intake.USSDResponse{Text: "menu"}, nil
+	}}
+	u := ussd.New(ussd.Config{}, h, nil)
+	srv := httptest.NewServer(u)
+	t.Cleanup(srv.Close)
+	check := func(when string, wantOK bool, wantErr string) {
+		t.Helper()
+		got := u.Health(context.Background())
+		if got.Name != intake.ChannelUSSD || !got.Inbound || got.Checked.IsZero() {
+			t.Errorf("%s: got %+v, want an inbound part named %q", when, got, intake.ChannelUSSD)
+		}
+		if got.OK != wantOK || !strings.Contains(got.Error, wantErr) || (wantErr == "") != (got.Error == "") {
+			t.Errorf("%s: got ok=%v error %q, want ok=%v error with %q", when, got.OK, got.Error, wantOK, wantErr)
+		}
+	}
+	check("new", true, "")
+	for range 5 {
+		post(t, srv.URL+"/ussd", form("", "+6281234567890", ""), nil) // refused: no sessionId
+	}
+	check("after refusals", true, "")
+	failing.Store(true)
+	for i := range 3 {
+		check(fmt.Sprintf("after %d failures", i), true, "")
+		post(t, srv.URL+"/ussd", form("s1", "+6281234567890", ""), nil)
+	}
+	check("after 3 failures in a row", false, "store down")
+	failing.Store(false)
+	post(t, srv.URL+"/ussd", form("s2", "+6281234567890", ""), nil)
+	check("after an answer", true, "")
+
+	refuseAll := ussd.New(ussd.Config{Allow: []string{"not-an-ip"}}, h, nil)
+	if got := refuseAll.Health(context.Background()); got.OK || got.Error == "" {
+		t.Errorf("allow-list with no valid entry: got %+v, want not ok with a reason", got)
 	}
 }

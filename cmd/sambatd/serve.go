@@ -190,6 +190,9 @@ func (d *daemon) openChannels() error {
 		u := ussd.New(ussd.Config{Path: d.cfg.USSD.Path, Secret: d.cfg.USSD.Secret, Allow: d.cfg.USSD.Allow},
 			d.engine, d.logger)
 		d.mux.Handle("POST "+u.Path(), d.mx.Instrument("ussd", u))
+		// It sends nothing (its completions get their SMS on the outbound
+		// channels), so it is only a checker: /readyz counts it as inbound.
+		d.addChecker(u)
 	}
 	if err := d.openTwilio(); err != nil {
 		return err
@@ -206,6 +209,13 @@ func (d *daemon) addChannel(name string, s intake.Sender, c intake.Checker, stop
 	if stop != nil {
 		d.stops = append(d.stops, stop)
 	}
+}
+
+// addChecker registers the health of a part that is not an outbox channel.
+func (d *daemon) addChecker(c intake.Checker) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.checkers = append(d.checkers, c)
 }
 
 func (d *daemon) listCheckers() []intake.Checker {
