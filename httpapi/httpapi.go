@@ -56,14 +56,54 @@ func New(b Backend, checkers func() []intake.Checker, ping func(context.Context)
 // SetAuth replaces the access policy.
 func (a *API) SetAuth(auth Auth) { a.auth.Store(&auth) }
 
-// Routes registers the endpoints on mux.
+// Routes registers the endpoints on mux. Everything else under /api/v1
+// answers JSON too, after authentication (a stranger learns no path): 405
+// with Allow on a known path, 404 elsewhere. A more specific pattern
+// registered by another package (the simulator's /api/v1/sim/) still wins.
 func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /api/v1/tickets", a.authed(a.listTickets))
-	mux.Handle("GET /api/v1/tickets/{number}", a.authed(a.showTicket))
-	mux.Handle("POST /api/v1/tickets/{number}/status", a.authed(a.setStatus))
-	mux.Handle("GET /api/v1/messages/count", a.authed(a.countMessages))
+	api := []struct {
+		method, path string
+		h            http.HandlerFunc
+	}{
+		{http.MethodGet, "/api/v1/tickets", a.listTickets},
+		{http.MethodGet, "/api/v1/tickets/{number}", a.showTicket},
+		{http.MethodPost, "/api/v1/tickets/{number}/status", a.setStatus},
+		{http.MethodGet, "/api/v1/messages/count", a.countMessages},
+	}
+	allow := map[string][]string{}
+	var paths []string
+	for _, r := range api {
+		mux.Handle(r.method+" "+r.path, a.authed(r.h))
+		if allow[r.path] == nil {
+			paths = append(paths, r.path)
+		}
+		allow[r.path] = append(allow[r.path], r.method)
+		if r.method == http.MethodGet {
+			allow[r.path] = append(allow[r.path], http.MethodHead) // a GET pattern serves HEAD too
+		}
+	}
+	// A method-less pattern is less specific than the same path with a
+	// method, so it gets only the other methods.
+	for _, p := range paths {
+		mux.Handle(p, a.authed(methodNotAllowed(strings.Join(allow[p], ", "))))
+	}
+	mux.Handle("/api/v1", a.authed(noEndpoint))
+	mux.Handle("/api/v1/", a.authed(noEndpoint))
+}
+
+// noEndpoint answers a path under /api/v1 that names no endpoint.
+func noEndpoint(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+}
+
+// methodNotAllowed answers a known path asked with another method.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path+"; use "+allow)
+	}
 }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 
 type env struct {
 	srv    *httptest.Server
+	mux    *http.ServeMux
 	engine *intake.Engine
 	ticket string // filed by +6281234567890, category SAMPAH (DLH)
 	secret string // a RAHASIA ticket
@@ -56,7 +57,7 @@ func newEnv(t testing.TB, auth httpapi.Auth, parts ...intake.Checker) *env {
 		}
 		return res.Ticket
 	}
-	return &env{srv: srv, engine: e, ticket: file("a", "SAMBAT SAMPAH numpuk di TPS Sukun"),
+	return &env{srv: srv, mux: mux, engine: e, ticket: file("a", "SAMBAT SAMPAH numpuk di TPS Sukun"),
 		secret: file("b", "SAMBAT RAHASIA JALAN pungli parkir di Jl Ijen")}
 }
 
@@ -190,4 +191,69 @@ func TestAPI_Readyz(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAPI_UnknownEndpoints: under /api/v1 an unknown path is a JSON 404
+// and a known path with another method a JSON 405 naming the methods, both
+// only after authentication (a stranger learns no path); what another
+// package mounts below /api/v1 still gets its requests.
+func TestAPI_UnknownEndpoints(t *testing.T) {
+	e := newEnv(t, httpapi.Auth{AdminToken: "admin-secret"})
+	e.mux.HandleFunc("/api/v1/sim/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"sim":"`+r.Method+" "+r.URL.Path+`"}`)
+	})
+	status := "/api/v1/tickets/" + e.ticket + "/status"
+	for _, tc := range []struct {
+		name, method, path, token string
+		want                      int
+		body, allow               string
+	}{
+		{"UnknownNoToken", "GET", "/api/v1/whatever", "", 401, "missing or wrong bearer token", ""},
+		{"UnknownWrongToken", "GET", "/api/v1/whatever", "nope", 401, "missing or wrong bearer token", ""},
+		{"Unknown", "GET", "/api/v1/whatever", "admin-secret", 404, "no such endpoint: GET /api/v1/whatever", ""},
+		{"UnknownPost", "POST", "/api/v1/tickets/" + e.ticket + "/notes", "admin-secret", 404,
+			"no such endpoint: POST /api/v1/tickets/" + e.ticket + "/notes", ""},
+		{"TrailingSlash", "GET", "/api/v1/tickets/", "admin-secret", 404, "no such endpoint: GET /api/v1/tickets/", ""},
+		{"Root", "GET", "/api/v1", "admin-secret", 404, "no such endpoint: GET /api/v1", ""},
+		{"WrongMethodNoToken", "DELETE", "/api/v1/tickets", "", 401, "missing or wrong bearer token", ""},
+		{"WrongMethodList", "DELETE", "/api/v1/tickets", "admin-secret", 405,
+			"method DELETE not allowed on /api/v1/tickets", "GET, HEAD"},
+		{"WrongMethodShow", "PUT", "/api/v1/tickets/" + e.ticket, "admin-secret", 405, "", "GET, HEAD"},
+		{"WrongMethodStatus", "GET", status, "admin-secret", 405, "", "POST"},
+		{"WrongMethodCount", "POST", "/api/v1/messages/count", "admin-secret", 405, "", "GET, HEAD"},
+		{"Known", "GET", "/api/v1/tickets", "admin-secret", 200, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, e.srv.URL+tc.path, nil)
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatalf("got %d, body not JSON: %v", resp.StatusCode, err)
+			}
+			if resp.StatusCode != tc.want || resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("got %d %s %v, want %d JSON", resp.StatusCode, resp.Header.Get("Content-Type"), body, tc.want)
+			}
+			if msg, _ := body["error"].(string); tc.want >= 400 && (msg == "" || !strings.Contains(msg, tc.body)) {
+				t.Errorf("error %q, want one with %q", msg, tc.body)
+			}
+			if got := resp.Header.Get("Allow"); got != tc.allow {
+				t.Errorf("Allow %q, want %q", got, tc.allow)
+			}
+		})
+	}
+	t.Run("MountedBelow", func(t *testing.T) {
+		code, body := e.do(t, "POST", "/api/v1/sim/messages", "", "{}")
+		if code != http.StatusAccepted || body["sim"] != "POST /api/v1/sim/messages" {
+			t.Fatalf("got %d %v, want the mounted handler's 202", code, body)
+		}
+	})
 }

@@ -56,3 +56,42 @@ func TestServe_SimulatorAccess(t *testing.T) {
 		})
 	}
 }
+
+// TestServe_APIUnknownPaths: with the simulator mounted below /api/v1, its
+// paths still reach it while an unknown API path or a wrong method gets
+// the API's JSON error.
+func TestServe_APIUnknownPaths(t *testing.T) {
+	cfg, err := config.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store.Path = filepath.Join(t.TempDir(), "s.db")
+	d := &daemon{cfg: cfg, logger: slog.New(slog.DiscardHandler), mux: http.NewServeMux()}
+	if err := d.open(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.db.Close()
+	srv := httptest.NewServer(d.mux)
+	defer srv.Close()
+	for _, tc := range []struct {
+		method, path string
+		want         int
+		ctype        string
+	}{
+		{"GET", "/api/v1/sim/messages?phone=%2B6281234567890", 200, "application/json"},
+		{"GET", "/api/v1/sim/contacts", 200, "application/json"},
+		{"GET", "/api/v1/nope", 404, "application/json"},
+		{"DELETE", "/api/v1/tickets", 405, "application/json"},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.ctype) {
+			t.Errorf("%s %s: got %d %s, want %d %s", tc.method, tc.path, resp.StatusCode,
+				resp.Header.Get("Content-Type"), tc.want, tc.ctype)
+		}
+	}
+}
