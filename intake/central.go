@@ -273,6 +273,11 @@ func (c *conv) applyCentral(u CentralUpdate) (CentralResult, error) {
 	referred := opd != "" && opd != t.OPD
 	if referred {
 		t.OPD = opd
+		if to == "" && t.Status.Open() {
+			// Moved to another department with no word on what it does
+			// (an OPEN status): the new one has yet to act.
+			to = Diteruskan
+		}
 	}
 	switch {
 	case to != "" && to != t.Status && !allowed(t.Status, to):
