@@ -208,6 +208,28 @@ func TestEngine_Handle(t *testing.T) {
 			t.Fatalf("bare CEK %q should list %s and %s", text, a, b)
 		}
 	})
+	t.Run("BareCekVolunteer", func(t *testing.T) {
+		// A volunteer's open ticket stays listed behind many newer closed
+		// ones, and the list holds the latest three open.
+		h := newHarness(t)
+		kim := func(i int) string {
+			return h.send(relawan, fmt.Sprintf("KIM 08133300%04d lampu PJU mati di gang %d", i, i)).Ticket
+		}
+		a := kim(0)
+		for i := 1; i <= 55; i++ {
+			if err := h.e.SetStatus(context.Background(), kim(i), intake.Selesai, "cli", "sudah"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if text := h.one(h.send(relawan, "CEK"), "status"); !strings.Contains(text, a) {
+			t.Fatalf("bare CEK %q should list %s, open behind 55 closed tickets", text, a)
+		}
+		b, c, d := kim(100), kim(101), kim(102)
+		text := h.one(h.send(relawan, "CEK"), "status")
+		if !strings.Contains(text, b) || !strings.Contains(text, c) || !strings.Contains(text, d) || strings.Contains(text, a) {
+			t.Fatalf("bare CEK %q should list the latest three open, %s %s %s, not %s", text, b, c, d, a)
+		}
+	})
 	t.Run("TambahBatal", func(t *testing.T) {
 		h := newHarness(t)
 		tk := h.send(warga, "SAMBAT got mampet di Jl Kawi").Ticket

@@ -215,20 +215,14 @@ func (c *conv) statusData(t *Ticket) TemplateData {
 // statusList answers a bare CEK: the sender's latest three open tickets
 // (for a volunteer, also those they filed).
 func (c *conv) statusList() (string, error) {
-	ts, err := c.tx.Tickets(TicketFilter{Phone: c.m.Phone, Limit: 50})
+	ts, err := c.tx.Tickets(TicketFilter{Phone: c.m.Phone, Open: true, Limit: 3})
 	if err != nil {
 		return "", fmt.Errorf("list tickets: %w", err)
 	}
 	var lines []TicketLine
 	for i := range ts {
-		if !ts[i].Status.Open() {
-			continue
-		}
 		d := c.ticketData(&ts[i])
 		lines = append(lines, TicketLine{Ticket: d.Ticket, Category: d.Category, Status: d.Status})
-		if len(lines) == 3 {
-			break
-		}
 	}
 	if len(lines) == 0 {
 		return "status_none", c.reply("status_none", "status", TemplateData{})
