@@ -2,8 +2,10 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -302,9 +304,53 @@ func (c *conv) reply(template, kind string, d TemplateData) error {
 			return nil
 		}
 		to = c.m.Phone
+	} else if text, err = c.vary(text); err != nil {
+		return err
 	}
 	return c.queue(Outgoing{Channel: c.replyChannel(), To: to, Phone: c.m.Phone, Text: text,
 		Kind: kind, Ticket: d.Ticket, InboundID: c.m.ID, NextAt: c.now})
+}
+
+// repeatWindow is how far back vary looks for the reply a number got last.
+const repeatWindow = 24 * time.Hour
+
+// vary keeps an answer from repeating word for word the last SMS this
+// number got (a resident would take it for an echo, or think nothing
+// happened): the same text again is marked " (ke-2)", then " (ke-3)"…
+// A text that the mark would push past MaxReplySegments stays as it is.
+func (c *conv) vary(text string) (string, error) {
+	last, err := c.tx.LastOutboxText(c.m.Phone, c.now.Add(-repeatWindow))
+	if errors.Is(err, ErrNotFound) {
+		return text, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	n := 1 // how many times in a row text went out already
+	if last != text {
+		base, k, ok := cutRepeatMark(last)
+		if !ok || base != text {
+			return text, nil
+		}
+		n = k
+	}
+	if v := fmt.Sprintf("%s (ke-%d)", text, n+1); Segments(v) <= MaxReplySegments {
+		return v, nil
+	}
+	return text, nil
+}
+
+// cutRepeatMark splits "text (ke-N)" into text and N.
+func cutRepeatMark(s string) (string, int, bool) {
+	i := strings.LastIndex(s, " (ke-")
+	if i < 0 || !strings.HasSuffix(s, ")") {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(s[i+len(" (ke-") : len(s)-1])
+	if err != nil || n < 2 {
+		return "", 0, false
+	}
+	return s[:i], n, true
 }
 
 // queue adds an outbox row.

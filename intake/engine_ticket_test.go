@@ -243,3 +243,33 @@ func TestEngine_ForwardToHumas(t *testing.T) {
 		}
 	})
 }
+
+// TestEngine_NeverTheSameAnswerTwice: an answer that would repeat word for
+// word the last SMS the number got is marked (ke-2), (ke-3)…; a different
+// SMS in between, or a day, starts over.
+func TestEngine_NeverTheSameAnswerTwice(t *testing.T) {
+	h := newHarness(t)
+	const complaint = "SAMBAT jalan berlubang di Jl Ijen"
+	tk := h.send(warga, complaint).Ticket
+	first := h.one(h.send(warga, complaint), "ack")
+	second := h.one(h.send(warga, complaint), "ack")
+	third := h.one(h.send(warga, complaint), "ack")
+	if !strings.Contains(first, tk) || second != first+" (ke-2)" || third != first+" (ke-3)" {
+		t.Fatalf("the same complaint again: got %q, %q, %q; want the repeat answer, then marked (ke-2), (ke-3)",
+			first, second, third)
+	}
+	cek := h.one(h.send(warga, "CEK "+tk), "status")
+	if strings.Contains(cek, "(ke-") {
+		t.Fatalf("a different answer got a mark: %q", cek)
+	}
+	if again := h.one(h.send(warga, "CEK "+tk), "status"); again != cek+" (ke-2)" {
+		t.Fatalf("CEK twice: got %q, want %q", again, cek+" (ke-2)")
+	}
+	h.clock.Add(25 * time.Hour)
+	if later := h.one(h.send(warga, "CEK "+tk), "status"); later != cek {
+		t.Fatalf("CEK a day later: got %q, want it plain %q", later, cek)
+	}
+	if other := h.one(h.send(warga2, "CEK "+tk), "error"); strings.Contains(other, "(ke-") {
+		t.Fatalf("another number's first answer got a mark: %q", other)
+	}
+}

@@ -274,6 +274,9 @@ type Tx interface {
 	Enqueue(o *Outgoing) error
 	// CountOutbox counts rows to phone of the given kinds created since t.
 	CountOutbox(phone string, kinds []string, since time.Time) (int, error)
+	// LastOutboxText returns the text of the newest row to phone created
+	// since t, or ErrNotFound.
+	LastOutboxText(phone string, since time.Time) (string, error)
 
 	SetOptOut(phone string, out bool, at time.Time) error
 	OptedOut(phone string) (bool, error)

@@ -68,6 +68,21 @@ func (t *tx) CountOutbox(phone string, kinds []string, since time.Time) (int, er
 	return n, nil
 }
 
+// LastOutboxText returns the text of the newest row to phone created since
+// t (the outbox_phone index), or intake.ErrNotFound.
+func (t *tx) LastOutboxText(phone string, since time.Time) (string, error) {
+	var text string
+	err := t.q.QueryRowContext(t.ctx, `SELECT text FROM outbox WHERE phone = ? AND created_at >= ?
+		ORDER BY created_at DESC, id DESC LIMIT 1`, phone, since.UnixMilli()).Scan(&text)
+	if errNoRows(err) {
+		return "", fmt.Errorf("last outbox text: %w", intake.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("last outbox text: %w", err)
+	}
+	return text, nil
+}
+
 // Claim marks up to limit queued rows due at now on one of channels as
 // sending (attempts+1) and returns them by id. The rows taken are the
 // earliest due (next_at, then id: first come, first sent). "" in channels
