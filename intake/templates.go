@@ -22,7 +22,8 @@ const renderLocationLimit = 25
 // templates.* override them one by one; other files of this package add
 // their own (dialog prompts) in init(). Field use per template:
 //
-//	ack, ack_kim, ack_resident_kim, repeat, cancelled, reopened: Ticket, Category, OPD
+//	ack, ack_kim, ack_resident_kim, repeat: Ticket, Category, OPD
+//	cancelled, reopened: Ticket, Category, Location, OPD
 //	  (ack_kim: Name or masked Phone of the resident; ack_resident_kim: Name or
 //	  masked Phone of the volunteer)
 //	status, notify_status: Ticket, Category, Location, Status, OPD, Deadline, Note
@@ -50,9 +51,9 @@ var DefaultTemplates = map[string]string{
 	"unknown_ticket":   `Tiket {{.Ticket}} tidak ditemukan untuk nomor ini. Periksa lagi nomornya.`,
 	"added":            `Tambahan untuk tiket {{.Ticket}} diterima dan diteruskan ke {{.OPD}}.`,
 	"add_closed":       `Tiket {{.Ticket}} sudah {{upper .Status}}, tambahan tidak bisa diteruskan. Sambat baru: SAMBAT <isi>`,
-	"cancelled":        `Tiket {{.Ticket}} ({{.Category}}) sudah dibatalkan sesuai permintaan Anda.`,
+	"cancelled":        `Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) di {{.OPD}} sudah dibatalkan sesuai permintaan Anda.`,
 	"cancel_closed":    `Tiket {{.Ticket}} sudah {{upper .Status}}, tidak bisa dibatalkan lagi.`,
-	"reopened":         `Tiket {{.Ticket}} ({{.Category}}) dibuka lagi dan dikembalikan ke {{.OPD}} untuk diproses.`,
+	"reopened":         `Tiket {{.Ticket}} ({{.Category}}{{with .Location}}, {{.}}{{end}}) dibuka lagi dan dikembalikan ke {{.OPD}} untuk diproses.`,
 	"reopen_denied":    `Tiket {{.Ticket}} tidak bisa dibuka lagi: hanya sekali, paling lambat 14 hari setelah SELESAI. Sambat baru: SAMBAT <isi>`,
 	"help":             `SAMBAT <isi> atau SAMBAT#kategori#lokasi#isi. Kategori: {{join .Categories ","}}. Cek: CEK <no tiket>. Biaya: {{.Price}}`,
 	"stopped":          `Kabar status tiket ke nomor ini dihentikan. Sambat tetap diterima. Kirim MULAI untuk mengaktifkan lagi.`,

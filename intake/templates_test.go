@@ -152,7 +152,8 @@ func TestTexts_StatusNamesEverything(t *testing.T) {
 	tx := newTplTexts(t, nil)
 	long := tplLongest()
 	long.Note = ""
-	for _, k := range []string{"status", "notify_status", "reminder", "reminder_missed", "escalation"} {
+	for _, k := range []string{"status", "notify_status", "reminder", "reminder_missed", "escalation", "cancelled",
+		"reopened", "forward"} {
 		got, err := tx.Render(k, long)
 		if err != nil {
 			t.Fatalf("Render(%s): %v", k, err)
