@@ -63,6 +63,7 @@ func TestLoad_Default(t *testing.T) {
 		{"len(opds)", len(c.OPDs), 6},
 		{"len(modems)", len(c.Modems), 0},
 		{"twilio configured", c.Twilio.Configured(), false},
+		{"twilio.send_interval", c.Twilio.SendInterval, 100 * time.Millisecond},
 		{"central.url", c.Central.URL, ""},
 	}
 	for _, tc := range checks {

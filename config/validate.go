@@ -197,6 +197,9 @@ func (c *Config) checkModems(ch *checker) {
 
 func (c *Config) checkTwilio(ch *checker) {
 	t := c.Twilio
+	if t.SendInterval < 0 {
+		ch.add("twilio.send_interval", "must not be negative, got %s", t.SendInterval)
+	}
 	if !t.Configured() {
 		return
 	}

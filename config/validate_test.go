@@ -56,6 +56,8 @@ func TestValidate(t *testing.T) {
 		{"TwilioTokenSpace", func(c *Config) { c.Twilio.AccountSID = "AC123"; c.Twilio.AuthToken = "abc 123" },
 			"twilio.auth_token", "letters and digits"},
 		{"TwilioNoSender", func(c *Config) { c.Twilio.AccountSID = "AC123" }, "twilio.from", "messaging_service_sid"},
+		{"TwilioSendInterval", func(c *Config) { c.Twilio.SendInterval = -time.Millisecond },
+			"twilio.send_interval", "must not be negative"},
 		{"TwilioWebhook", func(c *Config) { c.Twilio.AccountSID = "AC1"; c.Twilio.WebhookURL = "/twilio" },
 			"twilio.webhook_url", "absolute"},
 		{"BadTemplate", func(c *Config) { c.Templates = map[string]string{"ack": "Tiket {{.Ticket"} },

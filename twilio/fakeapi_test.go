@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +23,8 @@ type fakeAPI struct {
 
 	mu       sync.Mutex
 	created  []url.Values
-	script   []string // answers for the next creates: "ok", "21610", "429", "500", "400", "401"
+	received []time.Time // the server's clock when each create arrived, in order
+	script   []string    // answers for the next creates: "ok", "21610", "429", "500", "400", "401"
 	listed   []url.Values
 	messages []map[string]any
 	media    map[string][]map[string]any
@@ -63,12 +65,14 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
+	at := time.Now()
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), 400)
 		return
 	}
 	f.mu.Lock()
 	f.created = append(f.created, r.PostForm)
+	f.received = append(f.received, at)
 	n := len(f.created)
 	answer := "ok"
 	if len(f.script) > 0 {
@@ -166,6 +170,15 @@ func (f *fakeAPI) createdForms() []url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]url.Values(nil), f.created...)
+}
+
+// receivedTimes returns when each create arrived, sorted.
+func (f *fakeAPI) receivedTimes() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ts := append([]time.Time(nil), f.received...)
+	slices.SortFunc(ts, time.Time.Compare)
+	return ts
 }
 
 func (f *fakeAPI) listQueries() []url.Values {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
@@ -41,6 +42,13 @@ func (t *Twilio) Send(ctx context.Context, o intake.Outgoing) (string, error) {
 	if t.statusURL != "" {
 		params.SetStatusCallback(t.statusURL)
 	}
+	if t.cfg.SendInterval > 0 {
+		release, err := t.pace(ctx)
+		if err != nil {
+			return "", fmt.Errorf("send via twilio: %w", err)
+		}
+		defer release()
+	}
 	// An accepted request must not be abandoned halfway: Twilio may already
 	// have sent it, and a retry would reach the resident twice.
 	msg, err := t.api(context.WithoutCancel(ctx)).CreateMessage(params)
@@ -56,6 +64,34 @@ func (t *Twilio) Send(ctx context.Context, o intake.Outgoing) (string, error) {
 	}
 	t.metric(MetricSend, "sent")
 	return *msg.Sid, nil
+}
+
+// pace keeps twilio.send_interval between the answer to one send and the
+// next request, as the modem does between PDUs: it takes the send lock,
+// waits until the next send is allowed, and returns the release to call
+// once the request has its answer. Holding the lock through the request
+// costs nothing (the outbox sends one row at a time per channel) and makes
+// the spacing hold for concurrent callers too.
+func (t *Twilio) pace(ctx context.Context) (release func(), err error) {
+	select {
+	case t.sendLock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if d := time.Until(t.nextSend); d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+			<-t.sendLock
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
+	}
+	return func() {
+		t.nextSend = time.Now().Add(t.cfg.SendInterval)
+		<-t.sendLock
+	}, nil
 }
 
 // setSender picks the sender: the WhatsApp sender for WhatsApp recipients,

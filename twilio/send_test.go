@@ -3,8 +3,11 @@ package twilio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kotamalang/sambatd/intake"
 )
@@ -147,6 +150,76 @@ func TestSend_Canceled(t *testing.T) {
 	}
 	if n := len(api.createdForms()); n != 0 {
 		t.Errorf("%d create calls after cancel, want 0", n)
+	}
+}
+
+// TestSend_Interval: sends from several goroutines reach the API at least
+// SendInterval apart, by the API's own clock.
+func TestSend_Interval(t *testing.T) {
+	const interval, workers, each = 20 * time.Millisecond, 3, 2
+	api := newFakeAPI(t)
+	r := newRig(t, api.srv.URL, func(c *Config) { c.SendInterval = interval })
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				_, err := r.tw.Send(context.Background(), intake.Outgoing{ID: int64(w*each + i),
+					To: fmt.Sprintf("+62812345678%02d", w*each+i), Text: "Tiket 1234567 diterima"})
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+	at := api.receivedTimes()
+	if len(at) != workers*each {
+		t.Fatalf("%d create calls, want %d", len(at), workers*each)
+	}
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < interval {
+			t.Errorf("requests %d and %d arrived %s apart, want at least %s", i-1, i, gap, interval)
+		}
+	}
+}
+
+// TestSend_IntervalCanceled: a caller waiting for its turn (for the pause
+// or behind another waiting caller) leaves when its ctx ends, sending nothing.
+func TestSend_IntervalCanceled(t *testing.T) {
+	api := newFakeAPI(t)
+	r := newRig(t, api.srv.URL, func(c *Config) { c.SendInterval = time.Hour })
+	if _, err := r.tw.Send(context.Background(), intake.Outgoing{To: "+6281234567890", Text: "x"}); err != nil {
+		t.Fatalf("first send: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const waiting = 3
+	errs := make(chan error, waiting)
+	for range waiting {
+		go func() {
+			_, err := r.tw.Send(ctx, intake.Outgoing{To: "+6281234567891", Text: "y"})
+			errs <- err
+		}()
+	}
+	time.AfterFunc(50*time.Millisecond, cancel)
+	deadline := time.After(10 * time.Second) // far below the hour they would wait
+	for range waiting {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error %v, want context.Canceled", err)
+			}
+		case <-deadline:
+			t.Fatal("Send still waiting 10s after its ctx was canceled")
+		}
+	}
+	if n := len(api.createdForms()); n != 1 {
+		t.Errorf("%d create calls, want only the first", n)
 	}
 }
 

@@ -56,6 +56,9 @@ type Config struct {
 	APIURL            string
 	ReconcileInterval time.Duration
 	Lookback          time.Duration // how far back reconciliation lists messages
+	// SendInterval is the pause between the answer to one send and the
+	// next request; 0: none, Twilio queues what exceeds a sender's rate.
+	SendInterval time.Duration
 }
 
 // Deps are the parts the channel is wired to.
@@ -103,6 +106,11 @@ type Twilio struct {
 	seen        *seenSet
 	rejectLog   *intake.LogLimiter
 
+	// sendLock is the mutex of paced sends (SendInterval > 0), a channel
+	// so that a caller waiting for it can leave when its ctx ends.
+	sendLock chan struct{}
+	nextSend time.Time // guarded by sendLock
+
 	mu     sync.Mutex
 	state  healthState
 	cancel context.CancelFunc
@@ -136,6 +144,7 @@ func New(cfg Config, d Deps) (*Twilio, error) {
 		timeout:   defaultAPITimeout,
 		seen:      newSeenSet(),
 		rejectLog: intake.NewLogLimiter(time.Second),
+		sendLock:  make(chan struct{}, 1),
 	}
 	if t.clock == nil {
 		t.clock = intake.SystemClock{}
@@ -171,6 +180,9 @@ func checkConfig(cfg *Config) error {
 	}
 	if cfg.From == "" && cfg.MessagingServiceSID == "" {
 		return errors.New("from or messaging_service_sid: one is required")
+	}
+	if cfg.SendInterval < 0 {
+		return errors.New("send_interval: must not be negative")
 	}
 	if cfg.ReconcileInterval <= 0 {
 		cfg.ReconcileInterval = DefaultReconcileInterval

@@ -41,7 +41,7 @@ func BenchmarkTwilioIntake(b *testing.B) {
 	defer api.Close()
 	webhook := "https://sambat.example.go.id/twilio/sms"
 	cfg := fmt.Sprintf("twilio:\n  account_sid: %s\n  auth_token: %s\n"+
-		"  from: \"+14155550100\"\n  webhook_url: %s\n  api_url: %s\noutbound:\n  order: [twilio]\n",
+		"  from: \"+14155550100\"\n  webhook_url: %s\n  api_url: %s\n  send_interval: 0s\noutbound:\n  order: [twilio]\n",
 		twilioSID, twilioToken, webhook, api.URL)
 	benchIntake(b, cfg, func(base string, run, j int) ([]byte, error) {
 		return twiliotest.SignedRequest(base+"/twilio/sms", twilioToken, webhook,

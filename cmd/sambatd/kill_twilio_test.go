@@ -77,7 +77,7 @@ func TestKill_TwilioWebhooks(t *testing.T) {
 	addr := freeAddr(t)
 	webhook := "https://sambat.example.go.id/twilio/sms"
 	cfg := writeConfig(t, dir, addr, fmt.Sprintf("intake:\n  max_per_day: 0\ntwilio:\n  account_sid: %s\n  auth_token: %s\n"+
-		"  from: \"+14155550100\"\n  webhook_url: %s\n  api_url: %s\noutbound:\n  order: [twilio]\n",
+		"  from: \"+14155550100\"\n  webhook_url: %s\n  api_url: %s\n  send_interval: 0s\noutbound:\n  order: [twilio]\n",
 		twilioSID, twilioToken, webhook, apiSrv.URL))
 	phone := func(i int) string { return fmt.Sprintf("+62857%08d", i) }
 	seed, p := killDuringBursts(t, cfg, addr, n, func(base string, i int) int {
