@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -107,7 +108,7 @@ func (r *rules) reminders(t *Ticket, now time.Time, tally map[string]*opdTally) 
 		out = r.due(out, t, now, deadline, RemindRespondBefore, RemindRespondMissed, RemindEscalateRespond)
 	}
 	if r.SLA.Resolve > 0 {
-		deadline := r.SLA.Deadline(t.CreatedAt, r.SLA.Resolve, r.loc())
+		deadline := r.resolveDeadline(t)
 		out = r.due(out, t, now, deadline, RemindResolveBefore, RemindResolveMissed, RemindEscalate)
 		if !now.Before(deadline) {
 			n.overdue++
@@ -149,7 +150,7 @@ func (e *Engine) sendReminders(ctx context.Context, due []reminder) error {
 	}
 	return e.withConv(ctx, func(c *conv) error {
 		for _, rm := range due {
-			fresh, err := c.tx.Seen(rm.kind, rm.ticket.Number, c.now)
+			fresh, err := c.tx.Seen(rm.kind, reminderKey(rm.ticket), c.now)
 			if err != nil {
 				return err
 			}
@@ -169,6 +170,15 @@ func (e *Engine) sendReminders(ctx context.Context, due []reminder) error {
 		}
 		return nil
 	})
+}
+
+// reminderKey keys the reminders of a ticket as sent: a ticket opened
+// again gets its reminders again.
+func reminderKey(t *Ticket) string {
+	if t.ReopenedAt.IsZero() {
+		return t.Number
+	}
+	return t.Number + "@" + strconv.FormatInt(t.ReopenedAt.UnixMilli(), 10)
 }
 
 // sendDigests queues each department's daily digest to its humas, once per

@@ -236,3 +236,52 @@ func TestDeadlines_Worker(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEngine_RunDeadlines_Reopened: a ticket opened again (BELUM) gets a
+// new resolve deadline counted from the reopening, the reply names it, and
+// its humas get the reminders again, though the first ones were sent.
+func TestEngine_RunDeadlines_Reopened(t *testing.T) {
+	h := newHarnessSettings(t, deadlineSettings)
+	ctx := context.Background()
+	h.atWIB(time.December, 1, 10, 0)
+	number := h.send(warga, "SAMBAT#JALAN#Jl Ijen#jalan berlubang").Ticket
+	if err := h.e.SetStatus(ctx, number, intake.Diproses, "api", "dicek"); err != nil {
+		t.Fatal(err)
+	}
+	var humas int
+	h.atWIB(time.December, 11, 11, 0) // resolve deadline (Thursday 10th 10:00, the 7th a holiday) missed
+	h.runDeadlines()
+	if got := h.newOutboxRows("reminder", humasPU, &humas); len(got) != 1 || !strings.Contains(got[0].Text, "melewati") {
+		t.Fatalf("first missed reminder: %+v", got)
+	}
+	if err := h.e.SetStatus(ctx, number, intake.Selesai, "api", "sudah ditambal"); err != nil {
+		t.Fatal(err)
+	}
+	h.atWIB(time.December, 14, 9, 0) // Monday
+	reply := h.send(warga, "BELUM "+number+" masih berlubang")
+	if len(reply.Replies) == 0 {
+		t.Fatal("no reply to BELUM")
+	}
+	h.newOutboxRows("reminder", humasPU, &humas) // the forwarded BELUM
+	h.runDeadlines()
+	if got := h.newOutboxRows("reminder", humasPU, &humas); len(got) != 0 {
+		t.Fatalf("reminders right after the reopening: %+v, want none (a new deadline)", got)
+	}
+	if d := h.ticket(number); d.Status != intake.Diproses || d.ReopenedAt.IsZero() {
+		t.Fatalf("after BELUM: status %s, reopened at %v", d.Status, d.ReopenedAt)
+	}
+	// 7 working days from Monday 14th 09:00: Wednesday 23rd 09:00.
+	if st := h.one(h.send(warga, "CEK "+number), "status"); !strings.Contains(st, "23/12") {
+		t.Fatalf("status %q should name the new target 23/12", st)
+	}
+	h.atWIB(time.December, 22, 10, 0)
+	h.runDeadlines()
+	if got := h.newOutboxRows("reminder", humasPU, &humas); len(got) != 1 || !strings.Contains(got[0].Text, "23/12") {
+		t.Fatalf("reminder before the new deadline: %+v", got)
+	}
+	h.atWIB(time.December, 23, 10, 0)
+	h.runDeadlines()
+	if got := h.newOutboxRows("reminder", humasPU, &humas); len(got) != 1 || !strings.Contains(got[0].Text, "melewati") {
+		t.Fatalf("missed reminder of the new deadline: %+v", got)
+	}
+}

@@ -141,9 +141,19 @@ func (r *rules) ticketData(t *Ticket) TemplateData {
 		d.Category = cat.Name
 	}
 	if r.SLA.Resolve > 0 {
-		d.Deadline = r.SLA.Deadline(t.CreatedAt, r.SLA.Resolve, r.loc()).Format("02/01")
+		d.Deadline = r.resolveDeadline(t).Format("02/01")
 	}
 	return d
+}
+
+// resolveDeadline is when t must be resolved: sla.resolve working days
+// from its filing, or from when it was last opened again.
+func (r *rules) resolveDeadline(t *Ticket) time.Time {
+	start := t.CreatedAt
+	if t.ReopenedAt.After(start) {
+		start = t.ReopenedAt
+	}
+	return r.SLA.Deadline(start, r.SLA.Resolve, r.loc())
 }
 
 // shortLocation keeps status texts short: the first 30 characters of the
@@ -364,9 +374,13 @@ func (c *conv) transition(t *Ticket, to Status, source, note string) error {
 	if t.RespondedAt.IsZero() && (to == Diproses || to == Ditolak || to == Selesai) && source != "sms" {
 		t.RespondedAt = c.now
 	}
-	if to.Open() {
-		t.ClosedAt = time.Time{}
-	} else {
+	switch {
+	case to.Open() && !t.ClosedAt.IsZero():
+		// Opened again: the department gets a new resolve deadline, and
+		// its reminders, from now.
+		t.ClosedAt, t.ReopenedAt = time.Time{}, c.now
+	case to.Open():
+	default:
 		t.ClosedAt = c.now
 	}
 	if err := c.tx.SaveTicket(t); err != nil {

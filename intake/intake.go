@@ -129,6 +129,7 @@ type Ticket struct {
 	UpdatedAt       time.Time
 	RespondedAt     time.Time // first department action; zero until then
 	ClosedAt        time.Time // zero while open
+	ReopenedAt      time.Time // when it was last opened again after closing; zero if never
 	Attachments     []Attachment
 	Events          []Event // filled by TicketDetail only
 }

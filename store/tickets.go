@@ -12,7 +12,8 @@ import (
 // ticketCols lists the tickets columns in the order scanTicket reads them.
 const ticketCols = `number, seq, status, category, opd, location, description, complainant,
 	complainant_name, submitted_by, confidential, channel, reply_address, inbound_id, fingerprint,
-	reopened, central_id, sync_state, sync_error, created_at, updated_at, responded_at, closed_at`
+	reopened, central_id, sync_state, sync_error, created_at, updated_at, responded_at, closed_at,
+	reopened_at`
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
@@ -46,7 +47,8 @@ func scanTicket(s scanner) (*intake.Ticket, error) {
 	err := s.Scan(&t.Number, &t.Seq, &t.Status, &t.Category, &t.OPD, &t.Location, &t.Description,
 		&t.Complainant, &t.ComplainantName, &t.SubmittedBy, &t.Confidential, &t.Channel,
 		&t.ReplyAddress, &t.InboundID, &t.Fingerprint, &t.Reopened, &t.CentralID, &t.SyncState,
-		&t.SyncError, tm(&t.CreatedAt), tm(&t.UpdatedAt), tm(&t.RespondedAt), tm(&t.ClosedAt))
+		&t.SyncError, tm(&t.CreatedAt), tm(&t.UpdatedAt), tm(&t.RespondedAt), tm(&t.ClosedAt),
+		tm(&t.ReopenedAt))
 	if err != nil {
 		return nil, err
 	}
@@ -67,12 +69,12 @@ func (t *tx) CreateTicket(tk *intake.Ticket) error {
 		tk.Status = intake.Diterima
 	}
 	_, err := t.exec(`INSERT INTO tickets (`+ticketCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tk.Number, tk.Seq, tk.Status, tk.Category, tk.OPD, tk.Location, tk.Description,
 		tk.Complainant, tk.ComplainantName, tk.SubmittedBy, tk.Confidential, tk.Channel,
 		tk.ReplyAddress, tk.InboundID, tk.Fingerprint, tk.Reopened, tk.CentralID, tk.SyncState,
 		tk.SyncError, tk.CreatedAt.UnixMilli(), tk.UpdatedAt.UnixMilli(),
-		msOrNull(tk.RespondedAt), msOrNull(tk.ClosedAt))
+		msOrNull(tk.RespondedAt), msOrNull(tk.ClosedAt), msOrNull(tk.ReopenedAt))
 	if err != nil {
 		return fmt.Errorf("create ticket %s: %w", tk.Number, err)
 	}
@@ -155,9 +157,9 @@ func (t *tx) SaveTicket(tk *intake.Ticket) error {
 	tk.UpdatedAt = t.now()
 	n, err := t.exec(`UPDATE tickets SET status = ?, category = ?, opd = ?, location = ?,
 		description = ?, reopened = ?, central_id = ?, sync_state = ?, sync_error = ?,
-		responded_at = ?, closed_at = ?, updated_at = ? WHERE number = ?`,
+		responded_at = ?, closed_at = ?, reopened_at = ?, updated_at = ? WHERE number = ?`,
 		tk.Status, tk.Category, tk.OPD, tk.Location, tk.Description, tk.Reopened, tk.CentralID,
-		tk.SyncState, tk.SyncError, msOrNull(tk.RespondedAt), msOrNull(tk.ClosedAt),
+		tk.SyncState, tk.SyncError, msOrNull(tk.RespondedAt), msOrNull(tk.ClosedAt), msOrNull(tk.ReopenedAt),
 		tk.UpdatedAt.UnixMilli(), tk.Number)
 	if err != nil {
 		return fmt.Errorf("save ticket %s: %w", tk.Number, err)
