@@ -58,6 +58,10 @@ type USSDRequest struct {
 	Phone       string
 	NetworkCode string
 	Text        string
+	// Raw is the request as the gateway sent it (the form body), kept
+	// verbatim; empty means the engine keeps the fields above instead. A
+	// string keeps the request comparable.
+	Raw string
 }
 
 // USSDResponse is the screen to show: End closes the session.

@@ -48,8 +48,10 @@ const (
 	catPerPage = 8
 )
 
-// dialogFailText is shown when a template fails to render; it must not
-// itself depend on a template.
+// dialogFailText is what show and end return when a template fails to
+// render. The entry points (StartDialog, StepDialog, ReplayUSSD) replace
+// it with the menu_fail template, whose default it is; it stays when
+// menu_fail fails too.
 const dialogFailText = "Maaf, layanan sedang gangguan. Coba lagi nanti."
 
 // The dialog's prompts, added to DefaultTemplates. Each fits one SMS with
@@ -76,6 +78,12 @@ func init() {
 		"menu_help": "SAMBAT Pemkot Malang. Kirim SMS: SAMBAT <isi>, atau MENU utk pilihan. " +
 			"Cek status: CEK <no tiket>. Batal: BATAL <no tiket>.",
 		"menu_cancelled": "Sambat dibatalkan, tidak ada yang dikirim. Terima kasih.",
+		// A template failed; also the gateway's screen when the engine
+		// failed or was late (Engine.USSDFailText).
+		"menu_fail": dialogFailText,
+		// USSD screens outside the dialog (engine_dialog.go).
+		"ussd_unknown_number": ussdUnknownNumberText,
+		"ussd_unavailable":    ussdUnavailableText,
 	} {
 		DefaultTemplates[k] = v
 	}
@@ -142,14 +150,15 @@ type DialogOutput struct {
 // StartDialog returns the main menu.
 func StartDialog(env DialogEnv) DialogOutput {
 	d := newDialog(env)
-	return d.show(DialogState{Step: StepMain}, "")
+	return d.checked(d.show(DialogState{Step: StepMain}, ""))
 }
 
 // StepDialog applies one input to a dialog state. "00" returns to the main
 // menu from anywhere, "0" goes one step back, a wrong answer shows the same
 // prompt again with a short note. An unknown state starts over.
 func StepDialog(env DialogEnv, st DialogState, input string) DialogOutput {
-	return newDialog(env).step(st, input)
+	d := newDialog(env)
+	return d.checked(d.step(st, input))
 }
 
 // step applies one input; see StepDialog.
@@ -190,13 +199,27 @@ func ReplayUSSD(env DialogEnv, text string) DialogOutput {
 	d := newDialog(env)
 	out := d.show(DialogState{Step: StepMain}, "")
 	if text == "" {
-		return out
+		return d.checked(out)
 	}
 	for _, in := range strings.Split(text, "*") {
 		out = d.step(out.State, in)
 		if out.End {
 			break
 		}
+	}
+	return d.checked(out)
+}
+
+// checked puts the configured menu_fail text in place of dialogFailText,
+// which a step returns when a template failed. (A prompt an admin made
+// identical to the built-in failure text would be replaced too, by the
+// same message in the admin's words.)
+func (d *dialog) checked(out DialogOutput) DialogOutput {
+	if out.Text != dialogFailText {
+		return out
+	}
+	if text, err := d.texts.Render("menu_fail", TemplateData{}); err == nil && text != "" {
+		out.Text = d.fit(text)
 	}
 	return out
 }

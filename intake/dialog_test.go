@@ -512,3 +512,28 @@ func FuzzDialog(f *testing.F) {
 		checkOutput(t, env, out, "final")
 	})
 }
+
+// TestDialog_FailText: a prompt that fails to render ends the dialog with
+// the configured menu_fail, or the built-in text when that fails too.
+func TestDialog_FailText(t *testing.T) {
+	// Both pass the sample check (two categories) but fail on the status
+	// prompt, which has none.
+	broken := "{{index .Categories 1}}"
+	for _, tt := range []struct{ name, fail, want string }{
+		{"Configured", "Sistem gangguan.", "Sistem gangguan."},
+		{"FailBroken", broken, "Maaf, layanan sedang gangguan. Coba lagi nanti."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			texts, err := NewTexts(map[string]string{"menu_status": broken, "menu_fail": tt.fail})
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := DialogEnv{Categories: DefaultCategories(), Limit: LimitUSSD, Texts: texts}
+			for _, out := range []DialogOutput{StepDialog(env, DialogState{Step: StepMain}, "2"), ReplayUSSD(env, "2")} {
+				if !out.End || out.Text != tt.want {
+					t.Errorf("got %+v, want END %q", out, tt.want)
+				}
+			}
+		})
+	}
+}

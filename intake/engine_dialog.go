@@ -176,21 +176,15 @@ func (e *Engine) USSD(ctx context.Context, r USSDRequest) (USSDResponse, error) 
 }
 
 func (e *Engine) ussdTx(tx Tx, m *Message, r USSDRequest, res *Result, resp *USSDResponse) error {
-	phone, kind := NormalizePhone(m.From)
-	if kind != AddrMobile {
-		*resp = USSDResponse{Text: "Nomor tidak dikenal.", End: true}
-		return nil
-	}
-	m.Phone = phone
+	kind := e.prepare(m)
 	id, fresh, err := tx.InsertInbound(m)
 	if err != nil {
 		return fmt.Errorf("insert inbound: %w", err)
 	}
 	m.ID, res.InboundID, res.Duplicate = id, id, !fresh
 	c := &conv{e: e, r: e.rules.Load(), tx: tx, m: m, res: res, now: e.clock.Now(), screen: resp}
-	if c.r.blocked[phone] {
-		*resp = USSDResponse{Text: "Layanan tidak tersedia.", End: true}
-		return tx.MarkInbound(id, "", "blocked")
+	if note := c.unanswered(kind); note != "" {
+		return c.ussdRefuse(kind, note)
 	}
 	if !fresh {
 		return c.ussdRepeat(r)
@@ -205,6 +199,45 @@ func (e *Engine) ussdTx(tx Tx, m *Message, r USSDRequest, res *Result, resp *USS
 		note = "ussd_step"
 	}
 	return tx.MarkInbound(id, res.Ticket, note)
+}
+
+// Built-in texts of the USSD screens that are no dialog step, the defaults
+// of their templates (added in dialog.go).
+const (
+	ussdUnknownNumberText = "Nomor tidak dikenal."
+	ussdUnavailableText   = "Layanan tidak tersedia."
+)
+
+// ussdRefuse ends at once the session of a sender that SMS would never
+// answer: an address that is no mobile number, or a blocklisted one. The
+// gateway needs a screen, so it gets a terse END; no dialog step runs and
+// nothing is queued. The request is already kept; note says why.
+func (c *conv) ussdRefuse(kind AddrKind, note string) error {
+	name, fallback := "ussd_unavailable", ussdUnavailableText
+	if kind != AddrMobile {
+		name, fallback, note = "ussd_unknown_number", ussdUnknownNumberText, "not_mobile"
+	}
+	*c.screen = USSDResponse{Text: c.e.ussdScreen(c.r, name, fallback), End: true}
+	return c.tx.MarkInbound(c.m.ID, "", note)
+}
+
+// USSDFailText is the screen for a USSD request that can't be answered
+// (the store failed, or the answer came too late): the menu_fail template.
+// It needs neither the store nor the request, so the gateway endpoint can
+// show it whatever went wrong.
+func (e *Engine) USSDFailText() string {
+	return e.ussdScreen(e.rules.Load(), "menu_fail", dialogFailText)
+}
+
+// ussdScreen renders a template that takes no data, cut to one USSD
+// screen, or fallback when it fails.
+func (e *Engine) ussdScreen(r *rules, name, fallback string) string {
+	text, err := r.texts.Render(name, TemplateData{})
+	if err != nil || text == "" {
+		e.logger.Warn("ussd screen template failed, using the built-in text", "template", name, "error", err)
+		text = fallback
+	}
+	return cutSeptets(text, LimitUSSD)
 }
 
 // ussdRepeat answers a repeated gateway request with what the first one got.
@@ -237,7 +270,12 @@ func lastInput(text string) string {
 	return text
 }
 
+// ussdRaw is the request to keep: as the gateway sent it, or its fields
+// when the caller (a test, an in-process client) gave no Raw.
 func ussdRaw(r USSDRequest) []byte {
+	if r.Raw != "" {
+		return []byte(r.Raw)
+	}
 	b, _ := json.Marshal(map[string]string{"sessionId": r.SessionID, "serviceCode": r.ServiceCode,
 		"phoneNumber": r.Phone, "networkCode": r.NetworkCode, "text": r.Text})
 	return b

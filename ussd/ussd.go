@@ -7,12 +7,15 @@
 package ussd
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -38,8 +41,9 @@ const (
 	// SecretHeader carries the shared secret (the form field "secret" may
 	// carry it instead).
 	SecretHeader = "X-USSD-Secret"
-	// FailText is shown when the handler fails: gateways display the body,
-	// so the answer is a 200 with an END screen.
+	// FailText is shown when the handler fails and supplies no failure
+	// text of its own (see failTexter): gateways display the body, so the
+	// answer is a 200 with an END screen.
 	FailText = "END Maaf, layanan sedang gangguan. Coba lagi nanti."
 )
 
@@ -63,6 +67,15 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// failTexter is a handler that supplies the screen shown when it fails or
+// is late: intake.Engine does, from the menu_fail template, so the text is
+// the configured one. It must answer without the store.
+type failTexter interface {
+	USSDFailText() string
+}
+
+var _ failTexter = (*intake.Engine)(nil)
 
 // Handler serves the USSD gateway endpoint. It implements http.Handler.
 type Handler struct {
@@ -161,12 +174,18 @@ func (s *Handler) read(w http.ResponseWriter, r *http.Request) (intake.USSDReque
 	if r.ContentLength > MaxBody {
 		return intake.USSDRequest{}, http.StatusRequestEntityTooLarge, "request body too large"
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-	if err := r.ParseForm(); err != nil {
+	// The body is read first so that it can be kept as it was sent; it is
+	// at most MaxBody.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return intake.USSDRequest{}, http.StatusRequestEntityTooLarge, "request body too large"
 		}
+		return intake.USSDRequest{}, http.StatusBadRequest, "body could not be read"
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err := r.ParseForm(); err != nil {
 		return intake.USSDRequest{}, http.StatusBadRequest, "bad form: " + err.Error()
 	}
 	if s.hasKey && !s.secretOK(r) {
@@ -179,6 +198,13 @@ func (s *Handler) read(w http.ResponseWriter, r *http.Request) (intake.USSDReque
 		Phone:       strings.TrimSpace(f.Get("phoneNumber")),
 		NetworkCode: strings.TrimSpace(f.Get("networkCode")),
 		Text:        f.Get("text"),
+		Raw:         string(body),
+	}
+	if f.Has("secret") {
+		// The shared secret is never kept: the rest of the form is.
+		rest := maps.Clone(f)
+		rest.Del("secret")
+		req.Raw = rest.Encode()
 	}
 	switch {
 	case req.SessionID == "":
@@ -230,7 +256,7 @@ func (s *Handler) answer(ctx context.Context, w http.ResponseWriter, req intake.
 	if err != nil {
 		s.logger.Error("ussd handler failed", "session", req.SessionID,
 			"phone", intake.MaskPhone(req.Phone), "took", time.Since(start), "err", err)
-		plain(w, http.StatusOK, FailText)
+		plain(w, http.StatusOK, s.failText())
 		return
 	}
 	body := "CON " + resp.Text
@@ -244,6 +270,17 @@ func (s *Handler) answer(ctx context.Context, w http.ResponseWriter, req intake.
 	s.logger.Debug("ussd answered", "session", req.SessionID, "phone", intake.MaskPhone(req.Phone),
 		"end", resp.End, "took", time.Since(start))
 	plain(w, http.StatusOK, body)
+}
+
+// failText is the screen for a failed request: the handler's own when it
+// supplies one, else FailText.
+func (s *Handler) failText() string {
+	if f, ok := s.handler.(failTexter); ok {
+		if text := f.USSDFailText(); text != "" {
+			return truncate("END "+text, MaxScreen)
+		}
+	}
+	return FailText
 }
 
 // result is what the handler returned.

@@ -100,7 +100,8 @@ func TestHandler_Answer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, ctype, body := post(t, srv.URL+"/ussd", form("ATUid_1", "+6281234567890", tt.text), nil)
+			f := form("ATUid_1", "+6281234567890", tt.text)
+			status, ctype, body := post(t, srv.URL+"/ussd", f, nil)
 			if status != http.StatusOK {
 				t.Fatalf("status %d, want 200 (%s)", status, body)
 			}
@@ -111,7 +112,7 @@ func TestHandler_Answer(t *testing.T) {
 				t.Errorf("got %q, want %q", body, tt.want)
 			}
 			want := intake.USSDRequest{SessionID: "ATUid_1", ServiceCode: "*123*7#",
-				Phone: "+6281234567890", NetworkCode: "51010", Text: tt.text}
+				Phone: "+6281234567890", NetworkCode: "51010", Text: tt.text, Raw: f.Encode()}
 			if got != want {
 				t.Errorf("handler got %+v, want %+v", got, want)
 			}
@@ -295,6 +296,90 @@ func TestHandler_Deadline(t *testing.T) {
 			}
 			if took > 2*time.Second {
 				t.Errorf("answered after %v, want about %v", took, ussd.Deadline)
+			}
+		})
+	}
+}
+
+// failTexter is a handler that also supplies the configured failure screen.
+type failTexter struct {
+	fakeHandler
+	text string
+}
+
+func (f failTexter) USSDFailText() string { return f.text }
+
+// TestHandler_ConfiguredFailText: when the dialog fails or is late, a
+// handler that supplies the configured failure text gets it shown.
+func TestHandler_ConfiguredFailText(t *testing.T) {
+	failed := func(context.Context, intake.USSDRequest) (intake.USSDResponse, error) {
+		return intake.USSDResponse{}, errors.New("store down")
+	}
+	late := func(ctx context.Context, _ intake.USSDRequest) (intake.USSDResponse, error) {
+		<-ctx.Done()
+		return intake.USSDResponse{}, ctx.Err()
+	}
+	long := strings.Repeat("gangguan ", 30)
+	tests := []struct {
+		name, text, want string
+		fn               func(context.Context, intake.USSDRequest) (intake.USSDResponse, error)
+	}{
+		{"Error", "Sistem gangguan.", "END Sistem gangguan.", failed},
+		{"Deadline", "Sistem gangguan.", "END Sistem gangguan.", late},
+		{"Empty", "", ussd.FailText, failed},
+		{"Long", long, string([]rune("END " + long)[:ussd.MaxScreen]), failed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := serve(t, ussd.Config{}, failTexter{fakeHandler{fn: tt.fn}, tt.text})
+			status, _, body := post(t, srv.URL+"/ussd", form("s1", "+6281234567890", "1"), nil)
+			if status != http.StatusOK || body != tt.want {
+				t.Errorf("got %d %q, want 200 %q", status, body, tt.want)
+			}
+		})
+	}
+}
+
+// TestHandler_Raw: the handler gets the form body as the gateway sent it,
+// except that a secret sent as a form field is never passed on.
+func TestHandler_Raw(t *testing.T) {
+	body := "text=1%2A2&phoneNumber=%2B6281234567890&sessionId=s1&serviceCode=%2A123%2A7%23&networkCode=51010&extra=x+y"
+	tests := []struct {
+		name, secret, body, want string
+		header                   map[string]string
+	}{
+		{"Verbatim", "", body, body, nil},
+		{"SecretHeader", "rahasia", body, body, map[string]string{ussd.SecretHeader: "rahasia"}},
+		{"SecretField", "rahasia", body + "&secret=rahasia", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan string, 1)
+			h := fakeHandler{fn: func(_ context.Context, r intake.USSDRequest) (intake.USSDResponse, error) {
+				got <- r.Raw
+				return intake.USSDResponse{Text: "ok", End: true}, nil
+			}}
+			srv := serve(t, ussd.Config{Secret: tt.secret}, h)
+			req, err := http.NewRequest(http.MethodPost, srv.URL+"/ussd", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			if status, _, b := do(t, req); status != http.StatusOK {
+				t.Fatalf("got %d %q, want 200", status, b)
+			}
+			raw := <-got
+			switch {
+			case tt.want != "" && raw != tt.want:
+				t.Errorf("raw: got %q, want %q", raw, tt.want)
+			case tt.want == "":
+				v, err := url.ParseQuery(raw)
+				if err != nil || v.Has("secret") || strings.Contains(raw, "rahasia") || v.Get("sessionId") != "s1" || v.Get("extra") != "x y" {
+					t.Errorf("raw: got %q, want the form without its secret", raw)
+				}
 			}
 		})
 	}
