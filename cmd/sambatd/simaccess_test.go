@@ -24,22 +24,12 @@ func TestServe_SimulatorAccess(t *testing.T) {
 		{"PublicAdmin", "0.0.0.0:8080", "rahasia-admin", 202},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config.Load("")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Store.Path = filepath.Join(t.TempDir(), "s.db")
-			cfg.HTTP.Listen = tc.listen
-			if tc.listen != "127.0.0.1:8080" {
-				cfg.HTTP.AdminToken = "rahasia-admin"
-			}
-			d := &daemon{cfg: cfg, logger: slog.New(slog.DiscardHandler), mux: http.NewServeMux()}
-			if err := d.open(); err != nil {
-				t.Fatal(err)
-			}
-			defer d.db.Close()
-			srv := httptest.NewServer(d.mux)
-			defer srv.Close()
+			srv := serveInProcess(t, func(cfg *config.Config) {
+				cfg.HTTP.Listen = tc.listen
+				if tc.listen != "127.0.0.1:8080" {
+					cfg.HTTP.AdminToken = "rahasia-admin"
+				}
+			})
 			req, _ := http.NewRequest("POST", srv.URL+"/api/v1/sim/messages",
 				strings.NewReader(`{"from":"+6281234567890","text":"SAMBAT tes"}`))
 			if tc.token != "" {
@@ -61,18 +51,7 @@ func TestServe_SimulatorAccess(t *testing.T) {
 // paths still reach it while an unknown API path or a wrong method gets
 // the API's JSON error.
 func TestServe_APIUnknownPaths(t *testing.T) {
-	cfg, err := config.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store.Path = filepath.Join(t.TempDir(), "s.db")
-	d := &daemon{cfg: cfg, logger: slog.New(slog.DiscardHandler), mux: http.NewServeMux()}
-	if err := d.open(); err != nil {
-		t.Fatal(err)
-	}
-	defer d.db.Close()
-	srv := httptest.NewServer(d.mux)
-	defer srv.Close()
+	srv := serveInProcess(t, func(*config.Config) {})
 	for _, tc := range []struct {
 		method, path string
 		want         int
@@ -94,4 +73,27 @@ func TestServe_APIUnknownPaths(t *testing.T) {
 				resp.Header.Get("Content-Type"), tc.want, tc.ctype)
 		}
 	}
+}
+
+// serveInProcess opens the daemon's parts on the embedded default config,
+// changed by change, with a store in a temporary directory, and serves its
+// routes on a test server closed with the test.
+func serveInProcess(t *testing.T, change func(*config.Config)) *httptest.Server {
+	t.Helper()
+	cfg, err := config.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store.Path = filepath.Join(t.TempDir(), "s.db")
+	change(cfg)
+	d := &daemon{cfg: cfg, logger: slog.New(slog.DiscardHandler), mux: http.NewServeMux()}
+	if err := d.open(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.mux)
+	t.Cleanup(func() {
+		srv.Close()
+		d.db.Close()
+	})
+	return srv
 }
