@@ -317,7 +317,8 @@ const repeatWindow = 24 * time.Hour
 // vary keeps an answer from repeating word for word the last SMS this
 // number got (a resident would take it for an echo, or think nothing
 // happened): the same text again is marked " (ke-2)", then " (ke-3)"…
-// A text that the mark would push past MaxReplySegments stays as it is.
+// A text the mark would make one SMS longer stays as it is: a reply (and
+// a menu prompt) that fits one SMS keeps fitting.
 func (c *conv) vary(text string) (string, error) {
 	last, err := c.tx.LastOutboxText(c.m.Phone, c.now.Add(-repeatWindow))
 	if errors.Is(err, ErrNotFound) {
@@ -334,7 +335,7 @@ func (c *conv) vary(text string) (string, error) {
 		}
 		n = k
 	}
-	if v := fmt.Sprintf("%s (ke-%d)", text, n+1); Segments(v) <= MaxReplySegments {
+	if v := fmt.Sprintf("%s (ke-%d)", text, n+1); Segments(v) == Segments(text) {
 		return v, nil
 	}
 	return text, nil

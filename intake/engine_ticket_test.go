@@ -273,3 +273,29 @@ func TestEngine_NeverTheSameAnswerTwice(t *testing.T) {
 		t.Fatalf("another number's first answer got a mark: %q", other)
 	}
 }
+
+// TestEngine_RepeatMarkKeepsOneSMS: a repeated answer that the mark would
+// push into a second SMS is sent unmarked.
+func TestEngine_RepeatMarkKeepsOneSMS(t *testing.T) {
+	for _, tc := range []struct {
+		name, help string
+		marked     bool
+	}{
+		{"Short", "Kirim SAMBAT <isi>.", true},
+		{"Full", "Kirim SAMBAT <isi>. " + strings.Repeat("x", 134), false}, // 154 characters
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarnessSettings(t, func(s *intake.Settings) {
+				s.Templates = map[string]string{"help": tc.help}
+			})
+			first := h.one(h.send(warga, "INFO"), "help")
+			second := h.one(h.send(warga, "INFO"), "help")
+			if intake.Segments(first) != 1 || intake.Segments(second) != 1 {
+				t.Fatalf("help takes %d then %d SMS, want 1", intake.Segments(first), intake.Segments(second))
+			}
+			if marked := second == first+" (ke-2)"; marked != tc.marked || (!marked && second != first) {
+				t.Fatalf("second help %q after %q: marked %v, want %v", second, first, marked, tc.marked)
+			}
+		})
+	}
+}
