@@ -2,6 +2,8 @@ package twilio
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -206,12 +208,18 @@ func (t *Twilio) message(p url.Values, body []byte) (intake.Message, *rejection)
 	if sid == "" {
 		sid = p.Get("SmsMessageSid")
 	}
+	note := ""
 	if sid == "" || len(sid) > 64 {
-		return intake.Message{}, &rejection{http.StatusBadRequest, "malformed", "MessageSid missing or too long"}
+		// Signed, so authentic, but without a usable id: kept all the
+		// same (every authenticated message is), keyed by its body so
+		// that Twilio's retries of it make nothing new.
+		sum := sha256.Sum256(body)
+		sid, note = "body:"+hex.EncodeToString(sum[:16]), "no_message_sid"
 	}
 	m := intake.Message{
 		Channel:     intake.ChannelTwilio,
 		ExternalID:  sid,
+		Note:        note,
 		From:        strings.ToValidUTF8(p.Get("From"), "\uFFFD"),
 		To:          strings.ToValidUTF8(p.Get("To"), "\uFFFD"),
 		Text:        strings.ToValidUTF8(p.Get("Body"), "\uFFFD"),

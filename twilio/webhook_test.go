@@ -92,6 +92,31 @@ func TestServeWebhook_Accepts(t *testing.T) {
 	}
 }
 
+// TestServeWebhook_NoMessageSid: a signed webhook without a MessageSid is
+// authentic, so it is kept and answered like any other, keyed by its body:
+// the same request again makes nothing new, as a redelivered MessageSid.
+func TestServeWebhook_NoMessageSid(t *testing.T) {
+	r := newRig(t, "", nil)
+	srv := serve(t, r.tw)
+	form := url.Values{"From": {"+6281234567890"}, "To": {testFrom}, "Body": {"SAMBAT lampu mati"}}
+	for range 2 {
+		code, got, _ := postHTTP(t, srv.URL+"/twilio/sms", form.Encode(), twiliotest.Sign(testToken, publicHook, form))
+		if code != http.StatusOK || !strings.Contains(got, "<Response/>") {
+			t.Fatalf("status %d (%s), want 200 <Response/>", code, got)
+		}
+	}
+	ms := r.h.messages()
+	if len(ms) != 1 || !strings.HasPrefix(ms[0].ExternalID, "body:") || ms[0].Note != "no_message_sid" ||
+		ms[0].Text != "SAMBAT lampu mati" || string(ms[0].Raw) != form.Encode() {
+		t.Fatalf("handed over %+v, want the message once, under a body: key, noted no_message_sid", ms)
+	}
+	other := url.Values{"From": {"+6281234567890"}, "To": {testFrom}, "Body": {"SAMBAT sampah"}}
+	postHTTP(t, srv.URL+"/twilio/sms", other.Encode(), twiliotest.Sign(testToken, publicHook, other))
+	if ms := r.h.messages(); len(ms) != 2 || ms[1].ExternalID == ms[0].ExternalID {
+		t.Fatalf("another body must have another key: %+v", ms)
+	}
+}
+
 func TestServeWebhook_Rejects(t *testing.T) {
 	r := newRig(t, "", nil)
 	srv := serve(t, r.tw)
@@ -111,7 +136,6 @@ func TestServeWebhook_Rejects(t *testing.T) {
 		{"Malformed", "Body=%zz&MessageSid=SM1", good, http.StatusBadRequest},
 		{"RepeatedParameter", body + "&Body=evil", good, http.StatusBadRequest},
 		{"Huge", huge.Encode(), twiliotest.Sign(testToken, publicHook, huge), http.StatusRequestEntityTooLarge},
-		{"NoMessageSid", "Body=hi", twiliotest.Sign(testToken, publicHook, url.Values{"Body": {"hi"}}), http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
