@@ -104,6 +104,8 @@ type Twilio struct {
 	StatusCallbackURL   string        `mapstructure:"status_callback_url"`
 	APIURL              string        `mapstructure:"api_url"`
 	ReconcileInterval   time.Duration `mapstructure:"reconcile_interval"`
+	// ReconcileLookback is how far back reconciliation lists messages.
+	ReconcileLookback time.Duration `mapstructure:"reconcile_lookback"`
 	// SendInterval is the pause between two sends; 0: none (Twilio
 	// queues what exceeds a sender's rate itself).
 	SendInterval time.Duration `mapstructure:"send_interval"`

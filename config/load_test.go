@@ -64,6 +64,7 @@ func TestLoad_Default(t *testing.T) {
 		{"len(modems)", len(c.Modems), 0},
 		{"twilio configured", c.Twilio.Configured(), false},
 		{"twilio.send_interval", c.Twilio.SendInterval, 100 * time.Millisecond},
+		{"twilio.reconcile_lookback", c.Twilio.ReconcileLookback, 48 * time.Hour},
 		{"central.url", c.Central.URL, ""},
 	}
 	for _, tc := range checks {

@@ -62,10 +62,7 @@ func (c *Config) checkGeneral(ch *checker) {
 		ch.add("store.path", "required")
 	}
 	if c.Store.Retention < minRetention {
-		// Erased messages lose their external id: one the Twilio channel
-		// can still list (48 h back) would be taken in again.
-		ch.add("store.retention", "must be at least %s (the Twilio channel looks back 48h), got %s",
-			minRetention, c.Store.Retention)
+		ch.add("store.retention", "must be at least %s, got %s", minRetention, c.Store.Retention)
 	}
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		ch.add("log.format", "want text or json, got %q", c.Log.Format)
@@ -233,6 +230,16 @@ func (c *Config) checkTwilio(ch *checker) {
 	if t.ReconcileInterval <= 0 {
 		ch.add("twilio.reconcile_interval", "must be positive")
 	}
+	if t.ReconcileLookback < t.ReconcileInterval {
+		ch.add("twilio.reconcile_lookback", "must be at least twilio.reconcile_interval (%s), got %s",
+			t.ReconcileInterval, t.ReconcileLookback)
+	}
+	if t.ReconcileLookback > c.Store.Retention-24*time.Hour {
+		// An erased message has lost its MessageSid: listed again, it
+		// would be taken in again.
+		ch.add("twilio.reconcile_lookback", "must be at least a day shorter than store.retention (%s), got %s",
+			c.Store.Retention, t.ReconcileLookback)
+	}
 }
 
 // checkURL wants an absolute http or https URL.
@@ -316,5 +323,6 @@ func alnum(s string) bool {
 }
 
 // minRetention is the shortest store.retention: longer than the Twilio
-// channel's look-back, so nothing it can list again has been erased.
+// channel's default look-back (48h), so nothing it can list again has been
+// erased (twilio.reconcile_lookback is checked against it too).
 const minRetention = 72 * time.Hour

@@ -60,6 +60,12 @@ func TestValidate(t *testing.T) {
 			"twilio.send_interval", "must not be negative"},
 		{"TwilioWebhook", func(c *Config) { c.Twilio.AccountSID = "AC1"; c.Twilio.WebhookURL = "/twilio" },
 			"twilio.webhook_url", "absolute"},
+		{"TwilioLookbackShort", func(c *Config) { c.Twilio.AccountSID = "AC1"; c.Twilio.ReconcileLookback = time.Minute },
+			"twilio.reconcile_lookback", "at least twilio.reconcile_interval"},
+		{"TwilioLookbackPastRetention", func(c *Config) {
+			c.Twilio.AccountSID = "AC1"
+			c.Store.Retention, c.Twilio.ReconcileLookback = 72*time.Hour, 60*time.Hour
+		}, "twilio.reconcile_lookback", "shorter than store.retention"},
 		{"BadTemplate", func(c *Config) { c.Templates = map[string]string{"ack": "Tiket {{.Ticket"} },
 			"templates.ack", "unclosed"},
 		{"UnknownTemplateName", func(c *Config) { c.Templates = map[string]string{"ackk": "x"} },
@@ -74,7 +80,7 @@ func TestValidate(t *testing.T) {
 			"sla.holidays[1]", "want YYYY-MM-DD"},
 		{"ResolveBeforeRespond", func(c *Config) { c.SLA.Resolve = 2 }, "sla.resolve", "shorter"},
 		{"Retention", func(c *Config) { c.Store.Retention = -time.Hour }, "store.retention", "at least 72h"},
-		{"RetentionShort", func(c *Config) { c.Store.Retention = 48 * time.Hour }, "store.retention", "looks back 48h"},
+		{"RetentionShort", func(c *Config) { c.Store.Retention = 48 * time.Hour }, "store.retention", "at least 72h"},
 		{"LogFormat", func(c *Config) { c.Log.Format = "xml" }, "log.format", "text or json"},
 		{"Prefix", func(c *Config) { c.Ticket.Prefix = "A1" }, "ticket.prefix", "digits"},
 		{"OutboundChannel", func(c *Config) { c.Outbound.Order = []string{"modem", "pigeon"} },

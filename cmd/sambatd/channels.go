@@ -18,7 +18,7 @@ func (d *daemon) openTwilio() error {
 	t, err := twilio.New(twilio.Config{AccountSID: c.AccountSID, AuthToken: c.AuthToken, From: c.From,
 		MessagingServiceSID: c.MessagingServiceSID, WebhookURL: c.WebhookURL,
 		StatusCallbackURL: c.StatusCallbackURL, APIURL: c.APIURL, ReconcileInterval: c.ReconcileInterval,
-		SendInterval: c.SendInterval},
+		Lookback: c.ReconcileLookback, SendInterval: c.SendInterval},
 		twilio.Deps{Handler: d.accept, Deliveries: d.db, Logger: d.logger, Metrics: d.count})
 	if err != nil {
 		return err

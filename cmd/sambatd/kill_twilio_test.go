@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -20,14 +21,18 @@ const (
 // fakeTwilio is a Twilio-compatible REST API on loopback: it accepts
 // message creation and lists no inbound messages.
 type fakeTwilio struct {
-	mu   sync.Mutex
-	sent map[string]int // To → messages created
-	n    int
+	mu    sync.Mutex
+	sent  map[string]int // To → messages created
+	n     int
+	since []string // DateSent> of each list request (reconciliation)
 }
 
 func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if r.Method == http.MethodGet {
+		f.mu.Lock()
+		f.since = append(f.since, r.URL.Query().Get("DateSent>"))
+		f.mu.Unlock()
 		fmt.Fprint(w, `{"messages":[],"next_page_uri":null,"page":0,"page_size":50}`)
 		return
 	}
@@ -77,7 +82,8 @@ func TestKill_TwilioWebhooks(t *testing.T) {
 	addr := freeAddr(t)
 	webhook := "https://sambat.example.go.id/twilio/sms"
 	cfg := writeConfig(t, dir, addr, fmt.Sprintf("intake:\n  max_per_day: 0\ntwilio:\n  account_sid: %s\n  auth_token: %s\n"+
-		"  from: \"+14155550100\"\n  webhook_url: %s\n  api_url: %s\n  send_interval: 0s\noutbound:\n  order: [twilio]\n",
+		"  from: \"+14155550100\"\n  webhook_url: %s\n  api_url: %s\n  send_interval: 0s\n  reconcile_lookback: 72h\n"+
+		"outbound:\n  order: [twilio]\n",
 		twilioSID, twilioToken, webhook, apiSrv.URL))
 	phone := func(i int) string { return fmt.Sprintf("+62857%08d", i) }
 	seed, p := killDuringBursts(t, cfg, addr, n, func(base string, i int) int {
@@ -90,5 +96,16 @@ func TestKill_TwilioWebhooks(t *testing.T) {
 		if api.count("whatsapp:"+phone(i)) < 1 {
 			t.Fatalf("seed %d: no reply reached Twilio for %d", seed, i)
 		}
+	}
+	// Each start reconciled, as far back as twilio.reconcile_lookback says.
+	api.mu.Lock()
+	since := append([]string(nil), api.since...)
+	api.mu.Unlock()
+	if len(since) == 0 {
+		t.Fatal("the daemon never listed inbound messages")
+	}
+	at, err := time.Parse(time.RFC3339, since[len(since)-1])
+	if ago := time.Since(at); err != nil || ago < 71*time.Hour || ago > 73*time.Hour {
+		t.Fatalf("reconciliation listed from %q (%v ago, %v), want 72h back", since[len(since)-1], ago, err)
 	}
 }
