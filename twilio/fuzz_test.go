@@ -2,11 +2,13 @@ package twilio
 
 import (
 	"bytes"
-	"github.com/kotamalang/sambatd/twilio/twiliotest"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/kotamalang/sambatd/twilio/twiliotest"
 )
 
 // FuzzWebhook sends arbitrary bodies, signed correctly (so the fuzzer gets
@@ -20,6 +22,8 @@ func FuzzWebhook(f *testing.F) {
 		"MessageSid=SM1&OptOutType=STOP&Body=berhenti",
 		"Body=%zz",
 		"MessageSid=SM1&MessageSid=SM2",
+		"Body=SAMBAT+lampu&From=%2B6281234567890", // no MessageSid: kept under a body key
+		"MessageSid=" + strings.Repeat("S", 65) + "&Body=x",
 		"",
 		";;;&&&===",
 	}
