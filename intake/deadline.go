@@ -24,6 +24,14 @@ const (
 	seenDigest = "digest"
 )
 
+// ReminderKinds are the Seen kinds of deadline messages, keyed by ticket
+// number (or "number@reopening").
+var ReminderKinds = []string{RemindRespondBefore, RemindRespondMissed, RemindResolveBefore, RemindResolveMissed,
+	RemindEscalateRespond, RemindEscalate}
+
+// SeenDigest is the Seen kind of the daily digests.
+const SeenDigest = seenDigest
+
 // DigestTemplate is the template of the daily digest to each department's
 // humas, sent on working days from 07:00: Count open tickets, Max of them
 // past their resolve deadline, Tickets the longest overdue, Deadline the

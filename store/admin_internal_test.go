@@ -64,6 +64,10 @@ func TestErasePastRetention_UsesIndexes(t *testing.T) {
 		{"Outbox", looseOutbox.erase, []any{1, 200, 5, "a", "b", "c", "q", "s", 5}, []string{"INTEGER PRIMARY KEY"}},
 		{"Parts", erasePartsQuery, []any{1, 200}, []string{"INDEX parts_received"}},
 		{"Sessions", eraseSessionsQuery, []any{1, 200}, []string{"INDEX sessions_expires"}},
+		{"Digests", pruneDigestsQuery, []any{1, 200, "digest"}, []string{"INDEX sqlite_autoindex_seen_1"}},
+		{"Reminders", pruneRemindersQuery, []any{1, 200, "a", "b", "c", "d", "e", "f"},
+			[]string{"INDEX sqlite_autoindex_seen_1", "INDEX sqlite_autoindex_tickets_1"}},
+		{"Jobs", pruneJobsQuery, []any{1, 200, "done", "a", "b", "c"}, []string{"INDEX jobs_due"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := queryPlan(t, d, tc.q, tc.args...)

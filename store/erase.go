@@ -15,6 +15,7 @@ type Erased struct {
 	Outbox   int // other outbox rows blanked
 	Parts    int // parts of long messages deleted
 	Sessions int // dialog sessions deleted
+	Records  int // bookkeeping deleted: reminders and digests sent, central jobs done
 }
 
 // ErasePastRetention erases the personal data kept since before (now
@@ -56,7 +57,30 @@ func (d *DB) ErasePastRetention(ctx context.Context, before time.Time) (Erased, 
 	if e.Sessions, err = d.eraseChunks(ctx, eraseSessionsQuery, func() []any { return []any{ms, eraseChunk} }); err != nil {
 		return e, fmt.Errorf("erase past retention: sessions: %w", err)
 	}
+	for _, q := range []struct {
+		what string
+		q    string
+		args []any
+	}{
+		{"digests", pruneDigestsQuery, []any{ms, eraseChunk, intake.SeenDigest}},
+		{"reminders", pruneRemindersQuery, append([]any{ms, eraseChunk}, anySlice(intake.ReminderKinds)...)},
+		{"jobs", pruneJobsQuery, append([]any{ms, eraseChunk, intake.JobDone}, closed...)},
+	} {
+		n, err := d.eraseChunks(ctx, q.q, func() []any { return q.args })
+		e.Records += n
+		if err != nil {
+			return e, fmt.Errorf("erase past retention: %s: %w", q.what, err)
+		}
+	}
 	return e, nil
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // eraseChunks runs q, which changes at most eraseChunk rows, in one
@@ -209,3 +233,25 @@ const erasePartsQuery = `DELETE FROM parts WHERE id IN
 // eraseSessionsQuery deletes up to ?2 sessions that expired before ?1.
 const eraseSessionsQuery = `DELETE FROM sessions WHERE key IN
 	(SELECT key FROM sessions WHERE expires < ?1 LIMIT ?2)`
+
+// pruneDigestsQuery deletes up to ?2 records of digests (kind ?3) sent
+// before ?1: a digest is keyed by its day, which never comes back.
+const pruneDigestsQuery = `DELETE FROM seen WHERE rowid IN
+	(SELECT rowid FROM seen WHERE kind = ?3 AND at < ?1 LIMIT ?2)`
+
+// pruneRemindersQuery deletes up to ?2 records of reminders (kinds ?3..?8)
+// sent before ?1 about tickets that are closed, or gone: a closed ticket
+// gets none, and a reopened one is keyed anew ("number@reopening").
+const pruneRemindersQuery = `DELETE FROM seen WHERE rowid IN
+	(SELECT s.rowid FROM seen s WHERE s.kind IN (?3, ?4, ?5, ?6, ?7, ?8) AND s.at < ?1
+		AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.number = substr(s.key, 1, instr(s.key || '@', '@') - 1)
+			AND t.closed_at IS NULL)
+		LIMIT ?2)`
+
+// pruneJobsQuery deletes up to ?2 central jobs done (?3) before ?1 whose
+// ticket was closed (?4..?6) before ?1 too: nothing queues them again.
+const pruneJobsQuery = `DELETE FROM jobs WHERE id IN
+	(SELECT j.id FROM jobs j WHERE j.status = ?3 AND j.updated_at < ?1
+		AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.number = j.ticket
+			AND (t.status NOT IN (?4, ?5, ?6) OR t.closed_at IS NULL OR t.closed_at >= ?1))
+		LIMIT ?2)`

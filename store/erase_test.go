@@ -276,3 +276,91 @@ func TestErasePastRetention_Cursor(t *testing.T) {
 		t.Fatalf("a year on: %+v, %v, erased %v; want the young one erased, once", got, err, erased(ids[3]))
 	}
 }
+
+// TestErasePastRetention_Bookkeeping: records of digests, of reminders
+// about closed tickets and central jobs done for closed tickets go once
+// past the cut-off; those an open ticket still needs, and young ones, stay.
+func TestErasePastRetention_Bookkeeping(t *testing.T) {
+	db, _, path := openTest(t)
+	ctx := context.Background()
+	old, young := t0.Add(-100*24*time.Hour), t0.Add(-24*time.Hour)
+	var open, closed string
+	update(t, db, func(tx intake.Tx) error {
+		for i, status := range []intake.Status{intake.Diproses, intake.Selesai} {
+			seq, err := tx.NextTicketSeq()
+			if err != nil {
+				return err
+			}
+			tk := intake.Ticket{Number: intake.TicketNumber("", seq), Seq: seq, Status: status, Complainant: alice,
+				CreatedAt: old}
+			if status == intake.Selesai {
+				tk.ClosedAt = old.Add(time.Hour)
+			}
+			if err := tx.CreateTicket(&tk); err != nil {
+				return err
+			}
+			if i == 0 {
+				open = tk.Number
+			} else {
+				closed = tk.Number
+			}
+		}
+		for _, s := range []struct {
+			kind, key string
+			at        time.Time
+		}{
+			{intake.SeenDigest, "DLH/2024-11-21", old}, {intake.SeenDigest, "DLH/2025-02-28", young},
+			{intake.RemindResolveMissed, closed, old}, {intake.RemindResolveBefore, closed + "@1", old},
+			{intake.RemindResolveMissed, open, old}, {intake.RemindEscalate, closed, young},
+		} {
+			if _, err := tx.Seen(s.kind, s.key, s.at); err != nil {
+				return err
+			}
+		}
+		for _, j := range []intake.Job{
+			{Kind: intake.JobCreate, Ticket: closed, Status: intake.JobDone, CreatedAt: old},
+			{Kind: intake.JobUpdate, Ticket: closed, Status: intake.JobFailed, CreatedAt: old},
+			{Kind: intake.JobCreate, Ticket: open, Status: intake.JobDone, CreatedAt: old},
+		} {
+			if _, err := tx.EnqueueJob(&j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got, err := db.ErasePastRetention(ctx, t0.Add(-30*24*time.Hour))
+	if err != nil || got.Records != 4 {
+		t.Fatalf("ErasePastRetention = %+v, %v; want 4 records pruned", got, err)
+	}
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	left := func(q string) []string {
+		rows, err := raw.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var a, b string
+			if err := rows.Scan(&a, &b); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a+" "+b)
+		}
+		return out
+	}
+	seen := left("SELECT kind, key FROM seen ORDER BY kind, key")
+	want := []string{intake.SeenDigest + " DLH/2025-02-28", intake.RemindEscalate + " " + closed,
+		intake.RemindResolveMissed + " " + open}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("seen left: %q, want %q", seen, want)
+	}
+	jobs := left("SELECT ticket, status FROM jobs ORDER BY id")
+	if want := []string{closed + " " + intake.JobFailed, open + " " + intake.JobDone}; fmt.Sprint(jobs) != fmt.Sprint(want) {
+		t.Errorf("jobs left: %q, want %q", jobs, want)
+	}
+}

@@ -265,7 +265,7 @@ func (d *daemon) retention(ctx context.Context) {
 				d.logger.Error("erase phone numbers past retention", "error", err)
 			} else if e != (store.Erased{}) {
 				d.logger.Info("erased phone numbers past retention", "tickets", e.Tickets, "messages", e.Inbound,
-					"outbox", e.Outbox, "parts", e.Parts, "sessions", e.Sessions)
+					"outbox", e.Outbox, "parts", e.Parts, "sessions", e.Sessions, "records", e.Records)
 			}
 		}
 		t.Reset(time.Hour)
