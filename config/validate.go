@@ -61,8 +61,8 @@ func (c *Config) checkGeneral(ch *checker) {
 	if c.Store.Path == "" {
 		ch.add("store.path", "required")
 	}
-	if c.Store.Retention < minRetention {
-		ch.add("store.retention", "must be at least %s, got %s", minRetention, c.Store.Retention)
+	if c.Store.Retention <= 0 {
+		ch.add("store.retention", "must be positive, got %s", c.Store.Retention)
 	}
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		ch.add("log.format", "want text or json, got %q", c.Log.Format)
@@ -321,8 +321,3 @@ func alnum(s string) bool {
 	}
 	return true
 }
-
-// minRetention is the shortest store.retention: longer than the Twilio
-// channel's default look-back (48h), so nothing it can list again has been
-// erased (twilio.reconcile_lookback is checked against it too).
-const minRetention = 72 * time.Hour
