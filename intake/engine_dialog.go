@@ -87,8 +87,12 @@ func (c *conv) startMenu(auto bool) (string, error) {
 	if err := c.saveSession(out.State, auto); err != nil {
 		return "", err
 	}
+	text, err := c.vary(out.Text)
+	if err != nil {
+		return "", err
+	}
 	return "menu", c.queue(Outgoing{Channel: c.m.Channel, To: c.m.From, Phone: c.m.Phone,
-		Text: out.Text, Kind: kind, InboundID: c.m.ID, NextAt: c.now})
+		Text: text, Kind: kind, InboundID: c.m.ID, NextAt: c.now})
 }
 
 func (c *conv) saveSession(st DialogState, auto bool) error {
@@ -118,8 +122,12 @@ func (c *conv) dialogOutput(out DialogOutput, auto bool) (string, error) {
 	if note, acted, err := c.dialogAction(out); acted || err != nil {
 		return note, err
 	}
+	text, err := c.vary(out.Text)
+	if err != nil {
+		return "", err
+	}
 	return "menu_step", c.queue(Outgoing{Channel: c.replyChannel(), To: c.m.From, Phone: c.m.Phone,
-		Text: out.Text, Kind: "menu", InboundID: c.m.ID, NextAt: c.now})
+		Text: text, Kind: "menu", InboundID: c.m.ID, NextAt: c.now})
 }
 
 // dialogAction carries out what a finished dialog asked for.

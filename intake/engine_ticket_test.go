@@ -299,3 +299,17 @@ func TestEngine_RepeatMarkKeepsOneSMS(t *testing.T) {
 		})
 	}
 }
+
+// TestEngine_MenuNeverTheSameTwice: the menu's prompts are answers too: MENU
+// twice, or the same wrong choice twice, do not get the same SMS again.
+func TestEngine_MenuNeverTheSameTwice(t *testing.T) {
+	h := newHarness(t)
+	first := h.one(h.send(warga, "MENU"), "menu")
+	if second := h.one(h.send(warga, "MENU"), "menu"); second == first {
+		t.Fatalf("MENU twice: the same prompt %q", first)
+	}
+	wrong := h.one(h.send(warga, "9"), "menu")
+	if again := h.one(h.send(warga, "9"), "menu"); again == wrong {
+		t.Fatalf("the same wrong choice twice: the same prompt %q", wrong)
+	}
+}
