@@ -27,12 +27,14 @@ type Erased struct {
 //     sender), keeping text, note and ticket. Messages not yet acted on
 //     (pending) wait.
 //   - outbox rows created before it lose phone and address, keeping text
-//     and outcome; a row still queued or sending keeps them until it has
-//     an outcome.
+//     and outcome; a row being sent keeps them until it has an outcome,
+//     and one still queued is given up (failed, expired).
 //   - parts of long messages received before it are deleted, joined or
 //     not: they serve to recognise a redelivery or to join a message, and
 //     a year later they do neither.
 //   - dialog sessions that expired before it are deleted.
+//   - bookkeeping: records of digests, of reminders about closed tickets,
+//     and central jobs done for tickets closed before it, are deleted.
 //
 // Each step works in chunks of eraseChunk rows, one short transaction
 // each, so a large first run never holds the writer for long.
@@ -215,16 +217,23 @@ var looseInbound = walk{
 }
 
 // looseOutbox: replies and alerts lose phone and address, keeping text,
-// kind and outcome. One still queued (?7) or being sent (?8) waits; ?9 is
-// now.
+// kind and outcome. One being sent (?8) waits for its outcome. One still
+// queued (?7) so long after is given up: it becomes failed, "expired"
+// (its channel may be gone from the config, so it would never leave and
+// would hold the walk for good). ?9 is now.
 var looseOutbox = walk{
 	cursor: "erase_cursor:outbox",
-	window: `SELECT id, created_at >= ?3 OR status IN ('` + string(intake.OutQueued) + `', '` + string(intake.OutSending) + `')
+	window: `SELECT id, created_at >= ?3 OR status = '` + string(intake.OutSending) + `'
 		FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2`,
-	erase: `UPDATE outbox SET phone = '', address = '', updated_at = ?9
-		WHERE id > ?1 AND id <= ?2 AND created_at < ?3 AND status NOT IN (?7, ?8) AND (address <> '' OR phone <> '')
+	erase: `UPDATE outbox SET phone = '', address = '', updated_at = ?9,
+			status = CASE WHEN status = ?7 THEN '` + string(intake.OutFailed) + `' ELSE status END,
+			last_error = CASE WHEN status = ?7 THEN '` + outboxExpired + `' ELSE last_error END
+		WHERE id > ?1 AND id <= ?2 AND created_at < ?3 AND status <> ?8 AND (address <> '' OR phone <> '')
 		AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.number = outbox.ticket AND ` + heldByTicket,
 }
+
+// outboxExpired is the last error of a reply given up by the erasure.
+const outboxExpired = "expired: not sent within store.retention"
 
 // erasePartsQuery deletes up to ?2 parts received before ?1.
 const erasePartsQuery = `DELETE FROM parts WHERE id IN

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,7 +178,7 @@ func TestErasePastRetention(t *testing.T) {
 	})
 
 	got, err := db.ErasePastRetention(ctx, before)
-	if want := (store.Erased{Tickets: 1, Inbound: 250, Outbox: 1, Parts: 2, Sessions: 1}); err != nil || got != want {
+	if want := (store.Erased{Tickets: 1, Inbound: 250, Outbox: 2, Parts: 2, Sessions: 1}); err != nil || got != want {
 		t.Errorf("first run: got %+v, %v, want %+v", got, err, want)
 	}
 	if got, err := db.ErasePastRetention(ctx, before); err != nil || got != (store.Erased{}) {
@@ -208,10 +209,14 @@ func TestErasePastRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		erased := map[string]bool{"old help": true, "old ticket": true}
+		erased := map[string]bool{"old help": true, "old ticket": true, "still queued": true}
 		for _, o := range rows {
 			if blank := o.Phone == "" && o.To == ""; blank != erased[o.Text] {
 				t.Errorf("outbox %q: erased=%v, want %v (%+v)", o.Text, blank, erased[o.Text], o)
+			}
+			// Queued a whole retention period: given up, not left to block.
+			if o.Text == "still queued" && (o.Status != intake.OutFailed || !strings.HasPrefix(o.LastError, "expired")) {
+				t.Errorf("outbox %q: status %s (%q), want failed, expired", o.Text, o.Status, o.LastError)
 			}
 		}
 		if len(rows) != 6 {
@@ -362,5 +367,30 @@ func TestErasePastRetention_Bookkeeping(t *testing.T) {
 	jobs := left("SELECT ticket, status FROM jobs ORDER BY id")
 	if want := []string{closed + " " + intake.JobFailed, open + " " + intake.JobDone}; fmt.Sprint(jobs) != fmt.Sprint(want) {
 		t.Errorf("jobs left: %q, want %q", jobs, want)
+	}
+}
+
+// TestErasePastRetention_StuckReply: a reply queued for a channel that is
+// gone never leaves; it must not keep the replies after it from being
+// erased (it is given up instead).
+func TestErasePastRetention_StuckReply(t *testing.T) {
+	db, _, _ := openTest(t)
+	ctx := context.Background()
+	old := t0.Add(-100 * 24 * time.Hour)
+	update(t, db, func(tx intake.Tx) error {
+		if err := tx.Enqueue(&intake.Outgoing{Channel: "modem:old", Phone: alice, To: alice, Text: "stuck",
+			Status: intake.OutQueued, CreatedAt: old}); err != nil {
+			return err
+		}
+		for i := range 500 {
+			if err := tx.Enqueue(&intake.Outgoing{Phone: alice, To: alice, Text: fmt.Sprint("sent ", i),
+				Status: intake.OutSent, CreatedAt: old}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got, err := db.ErasePastRetention(ctx, t0.Add(-30*24*time.Hour)); err != nil || got.Outbox != 501 {
+		t.Fatalf("ErasePastRetention = %+v, %v; want all 501 old replies erased in one run", got, err)
 	}
 }
