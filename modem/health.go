@@ -13,6 +13,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/kotamalang/sambatd/intake"
+	"github.com/warthog618/modem/at"
 	"github.com/warthog618/sms/encoding/gsm7"
 )
 
@@ -104,30 +105,35 @@ func (m *Modem) setStorage(used, total int) {
 
 // pinRefused reports whether the configured PIN was refused before, by
 // this process or, through the state store, an earlier one. Modems
-// without +CPINR show no spent tries, and three refusals lock the SIM.
-func (m *Modem) pinRefused(ctx context.Context) bool {
+// without +CPINR show no spent tries, and three refusals lock the SIM. An
+// unreadable record is an error: the session ends without sending the PIN
+// and is tried again later.
+func (m *Modem) pinRefused(ctx context.Context) (bool, error) {
 	m.mu.Lock()
 	bad := m.pinBad
 	m.mu.Unlock()
 	if bad || m.d.State == nil {
-		return bad
+		return bad, nil
 	}
 	v, err := m.d.State.State(ctx, m.pinKey())
-	if err != nil && !errors.Is(err, intake.ErrNotFound) {
-		// Unknown is treated as refused: a locked SIM costs more than
-		// a modem that waits for the store.
-		m.logger.Error("read the refused SIM PIN record", "err", err)
-		return true
+	if errors.Is(err, intake.ErrNotFound) {
+		return false, nil
 	}
-	return err == nil && v == pinDigest(m.cfg.PIN)
+	if err != nil {
+		return false, fmt.Errorf("read the refused SIM PIN record: %w", err)
+	}
+	return v == pinDigest(m.cfg.PIN), nil
 }
 
-// markPINRefused remembers that the configured PIN was refused, for good.
-func (m *Modem) markPINRefused(ctx context.Context) {
+// markPINRefused remembers that the configured PIN failed: for this
+// process always, and for good (in the state store) when the SIM said it
+// is wrong. Another failure (a timeout, a busy SIM) may have left the PIN
+// accepted, so only this run stops for it.
+func (m *Modem) markPINRefused(ctx context.Context, wrong bool) {
 	m.mu.Lock()
 	m.pinBad = true
 	m.mu.Unlock()
-	if m.d.State == nil {
+	if !wrong || m.d.State == nil {
 		return
 	}
 	if err := m.d.State.SetState(ctx, m.pinKey(), pinDigest(m.cfg.PIN)); err != nil {
@@ -135,10 +141,21 @@ func (m *Modem) markPINRefused(ctx context.Context) {
 	}
 }
 
+// wrongPIN reports whether err is the SIM saying the PIN is wrong: CME
+// error 16, "incorrect password" (3GPP TS 27.007).
+func wrongPIN(err error) bool {
+	var cme at.CMEError
+	if !errors.As(err, &cme) {
+		return false
+	}
+	c := strings.ToLower(strings.TrimSpace(string(cme)))
+	return c == "16" || strings.Contains(c, "incorrect password")
+}
+
 func (m *Modem) pinKey() string { return "modem:" + m.cfg.Name + ":pin_refused" }
 
-// pinDigest names a refused PIN in the store without writing it there; a
-// different PIN in the config is tried once.
+// pinDigest names the refused PIN in the store (a wrong PIN, but still
+// not written in clear); a different PIN in the config is tried once.
 func pinDigest(pin string) string {
 	sum := sha256.Sum256([]byte("sambatd refused SIM PIN " + pin))
 	return hex.EncodeToString(sum[:8])

@@ -135,6 +135,25 @@ func TestModem_PIN(t *testing.T) {
 			t.Errorf("+CPIN= sent %d times in all, want 2", n)
 		}
 	})
+	t.Run("FailureNotWrongIsNotRecorded", func(t *testing.T) {
+		// A plain ERROR (a busy SIM, say) is no proof the PIN is wrong:
+		// this run holds back, but nothing is recorded for the next.
+		sim := modemsim.New(modemsim.Options{PIN: "1234", Refuse: []string{"+CPINR", "+CPIN="}})
+		state := &memState{}
+		r := newRig(t, sim, Config{PIN: "1234"}, nil)
+		r.m.d.State = state
+		r.start()
+		waitStopped(t, r.m)
+		if n := sim.Count("+CPIN="); n != 1 {
+			t.Errorf("+CPIN= sent %d times, want 1", n)
+		}
+		if h := r.m.Health(context.Background()); !strings.Contains(h.Error, "did not take the PIN") {
+			t.Errorf("health %+v, want the failure named", h)
+		}
+		if len(state.values) != 0 {
+			t.Errorf("state %v, want no refusal recorded", state.values)
+		}
+	})
 	t.Run("Missing", func(t *testing.T) {
 		sim := modemsim.New(modemsim.Options{PIN: "1234"})
 		r := newRig(t, sim, Config{}, nil)

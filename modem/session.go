@@ -239,7 +239,11 @@ func (s *session) unlockSIM(ctx context.Context) error {
 	if pin := s.m.cfg.PIN; len(pin) < 4 || len(pin) > 8 || strings.Trim(pin, "0123456789") != "" {
 		return s.m.stop(ctx, "SIM PIN required but modems[].pin is not 4 to 8 digits")
 	}
-	if s.m.pinRefused(ctx) {
+	refused, err := s.m.pinRefused(ctx)
+	if err != nil {
+		return err
+	}
+	if refused {
 		return s.m.stop(ctx, "SIM PIN was refused before; not sending it again "+
 			"(put the right one in modems[].pin and restart)")
 	}
@@ -250,7 +254,14 @@ func (s *session) unlockSIM(ctx context.Context) error {
 		if errors.Is(err, at.ErrClosed) {
 			return err
 		}
-		s.m.markPINRefused(ctx)
+		wrong := wrongPIN(err)
+		s.m.markPINRefused(ctx, wrong)
+		if !wrong {
+			// Maybe a slow or busy SIM: the PIN may even have been
+			// taken, so only this run holds back.
+			return s.m.stop(ctx, fmt.Sprintf("SIM did not take the PIN (%v); not sending it again "+
+				"until a restart (check modems[].pin and the SIM)", err))
+		}
 		return s.m.stop(ctx, fmt.Sprintf("SIM refused the PIN (%v); it will not be sent again "+
 			"(put the right one in modems[].pin and restart)", err))
 	}
