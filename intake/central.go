@@ -83,6 +83,12 @@ type JobStore interface {
 	SetJobPayload(ctx context.Context, id int64, payload string) error
 	// JobStats summarises the queue.
 	JobStats(ctx context.Context) (JobStats, error)
+	StateStore
+}
+
+// StateStore keeps small durable values by key (the sync's cursors, a
+// modem's refused PIN).
+type StateStore interface {
 	// State returns a small durable value by key, or ErrNotFound.
 	State(ctx context.Context, key string) (string, error)
 	// SetState stores a small durable value.

@@ -48,10 +48,8 @@ const (
 	catPerPage = 8
 )
 
-// dialogFailText is what show and end return when a template fails to
-// render. The entry points (StartDialog, StepDialog, ReplayUSSD) replace
-// it with the menu_fail template, whose default it is; it stays when
-// menu_fail fails too.
+// dialogFailText is the default of menu_fail, shown when a template fails
+// to render, and itself when menu_fail fails too.
 const dialogFailText = "Maaf, layanan sedang gangguan. Coba lagi nanti."
 
 // The dialog's prompts, added to DefaultTemplates. Each fits one SMS with
@@ -150,15 +148,14 @@ type DialogOutput struct {
 // StartDialog returns the main menu.
 func StartDialog(env DialogEnv) DialogOutput {
 	d := newDialog(env)
-	return d.checked(d.show(DialogState{Step: StepMain}, ""))
+	return d.show(DialogState{Step: StepMain}, "")
 }
 
 // StepDialog applies one input to a dialog state. "00" returns to the main
 // menu from anywhere, "0" goes one step back, a wrong answer shows the same
 // prompt again with a short note. An unknown state starts over.
 func StepDialog(env DialogEnv, st DialogState, input string) DialogOutput {
-	d := newDialog(env)
-	return d.checked(d.step(st, input))
+	return newDialog(env).step(st, input)
 }
 
 // step applies one input; see StepDialog.
@@ -199,27 +196,13 @@ func ReplayUSSD(env DialogEnv, text string) DialogOutput {
 	d := newDialog(env)
 	out := d.show(DialogState{Step: StepMain}, "")
 	if text == "" {
-		return d.checked(out)
+		return out
 	}
 	for _, in := range strings.Split(text, "*") {
 		out = d.step(out.State, in)
 		if out.End {
 			break
 		}
-	}
-	return d.checked(out)
-}
-
-// checked puts the configured menu_fail text in place of dialogFailText,
-// which a step returns when a template failed. (A prompt an admin made
-// identical to the built-in failure text would be replaced too, by the
-// same message in the admin's words.)
-func (d *dialog) checked(out DialogOutput) DialogOutput {
-	if out.Text != dialogFailText {
-		return out
-	}
-	if text, err := d.texts.Render("menu_fail", TemplateData{}); err == nil && text != "" {
-		out.Text = d.fit(text)
 	}
 	return out
 }

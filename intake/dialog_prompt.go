@@ -25,16 +25,26 @@ func (d *dialog) show(st DialogState, note string) DialogOutput {
 		text, err = d.render(promptName(st, d.env.Volunteer), d.promptData(st), note)
 	}
 	if err != nil {
-		return DialogOutput{Text: dialogFailText, End: true, State: DialogState{Step: StepMain}}
+		return DialogOutput{Text: d.failText(), End: true, State: DialogState{Step: StepMain}}
 	}
 	return DialogOutput{Text: d.fit(text), State: st}
+}
+
+// failText is the screen when a prompt fails to render: the menu_fail
+// template, or dialogFailText when that fails too.
+func (d *dialog) failText() string {
+	text, err := d.texts.Render("menu_fail", TemplateData{})
+	if err != nil || text == "" {
+		text = dialogFailText
+	}
+	return d.fit(text)
 }
 
 // end closes the dialog with a text and an action for the engine.
 func (d *dialog) end(st DialogState, name string, a DialogAction, data TemplateData) DialogOutput {
 	text, err := d.render(name, data, "")
 	if err != nil {
-		text = dialogFailText
+		return DialogOutput{Text: d.failText(), End: true, Action: a, State: st}
 	}
 	return DialogOutput{Text: d.fit(text), End: true, Action: a, State: st}
 }

@@ -295,20 +295,30 @@ func (c *conv) reply(template, kind string, d TemplateData) error {
 	if err != nil {
 		return fmt.Errorf("render %s: %w", template, err)
 	}
-	to := c.m.From
+	o := Outgoing{Channel: c.replyChannel(), To: c.m.From, Phone: c.m.Phone, Text: text, Kind: kind,
+		Ticket: d.Ticket}
 	if c.screen != nil {
 		// USSD screens vanish: only a new ticket's number also goes by
-		// SMS, on any channel, so to the E.164 number.
+		// SMS, on any channel, so to the E.164 number (never a repeat).
 		*c.screen = USSDResponse{Text: text, End: true}
 		if template != "ack" && template != "ack_kim" {
 			return nil
 		}
-		to = c.m.Phone
-	} else if text, err = c.vary(text); err != nil {
+		o.To, o.InboundID, o.NextAt = c.m.Phone, c.m.ID, c.now
+		return c.queue(o)
+	}
+	return c.answer(o)
+}
+
+// answer queues o as the answer to the message being handled, at once,
+// its text kept from repeating the last SMS the sender got (vary).
+func (c *conv) answer(o Outgoing) error {
+	text, err := c.vary(o.Text)
+	if err != nil {
 		return err
 	}
-	return c.queue(Outgoing{Channel: c.replyChannel(), To: to, Phone: c.m.Phone, Text: text,
-		Kind: kind, Ticket: d.Ticket, InboundID: c.m.ID, NextAt: c.now})
+	o.Text, o.InboundID, o.NextAt = text, c.m.ID, c.now
+	return c.queue(o)
 }
 
 // repeatWindow is how far back vary looks for the reply a number got last.

@@ -87,12 +87,8 @@ func (c *conv) startMenu(auto bool) (string, error) {
 	if err := c.saveSession(out.State, auto); err != nil {
 		return "", err
 	}
-	text, err := c.vary(out.Text)
-	if err != nil {
-		return "", err
-	}
-	return "menu", c.queue(Outgoing{Channel: c.m.Channel, To: c.m.From, Phone: c.m.Phone,
-		Text: text, Kind: kind, InboundID: c.m.ID, NextAt: c.now})
+	return "menu", c.answer(Outgoing{Channel: c.m.Channel, To: c.m.From, Phone: c.m.Phone,
+		Text: out.Text, Kind: kind})
 }
 
 func (c *conv) saveSession(st DialogState, auto bool) error {
@@ -122,12 +118,8 @@ func (c *conv) dialogOutput(out DialogOutput, auto bool) (string, error) {
 	if note, acted, err := c.dialogAction(out); acted || err != nil {
 		return note, err
 	}
-	text, err := c.vary(out.Text)
-	if err != nil {
-		return "", err
-	}
-	return "menu_step", c.queue(Outgoing{Channel: c.replyChannel(), To: c.m.From, Phone: c.m.Phone,
-		Text: text, Kind: "menu", InboundID: c.m.ID, NextAt: c.now})
+	return "menu_step", c.answer(Outgoing{Channel: c.replyChannel(), To: c.m.From, Phone: c.m.Phone,
+		Text: out.Text, Kind: "menu"})
 }
 
 // dialogAction carries out what a finished dialog asked for.

@@ -270,21 +270,19 @@ func (c *conv) add(t *Ticket, text string) (string, error) {
 	if err := c.tx.AddEvent(ev); err != nil {
 		return "", fmt.Errorf("add event: %w", err)
 	}
-	if err := c.queueCentralChange(t, "OPEN", ev.Note); err != nil {
-		return "", err
-	}
-	if err := c.forward(t, ev.Note); err != nil {
+	if err := c.tellDepartment(t, "OPEN", ev.Note); err != nil {
 		return "", err
 	}
 	return "added", c.reply("added", "ack", d)
 }
 
-// forward tells the department's humas by SMS of a resident's addition or
-// reopening when it does not reach them through the central store; they
-// also see it among the ticket's events in the API.
-func (c *conv) forward(t *Ticket, note string) error {
+// tellDepartment passes a resident's addition or reopening to the
+// department: through the central store where it carries such changes,
+// else by SMS to its humas. They also see it among the ticket's events in
+// the API.
+func (c *conv) tellDepartment(t *Ticket, centralStatus, note string) error {
 	if c.viaCentral(t) {
-		return nil
+		return c.queueCentralChange(t, centralStatus, note)
 	}
 	d := c.statusData(t)
 	d.Note = note
@@ -324,10 +322,7 @@ func (c *conv) reopen(t *Ticket, text string) (string, error) {
 	if err := c.transition(t, Diproses, "sms", note); err != nil {
 		return "", err
 	}
-	if err := c.queueCentralChange(t, "OPEN", note); err != nil {
-		return "", err
-	}
-	if err := c.forward(t, note); err != nil {
+	if err := c.tellDepartment(t, "OPEN", note); err != nil {
 		return "", err
 	}
 	if err := c.reply("reopened", "ack", c.ticketData(t)); err != nil {

@@ -26,7 +26,7 @@ type Config struct {
 	Name             string
 	Port             string // serial device, or "sim" for the simulated modem
 	Baud             int    // default 115200
-	PIN              string // SIM PIN; never sent again once refused, even after a restart
+	PIN              string // SIM PIN; never sent again once the SIM said it is wrong, even after a restart
 	SendInterval     time.Duration
 	MultipartTimeout time.Duration // default 1h
 	BalanceUSSD      string        // e.g. "*888#"; "" disables the balance check
@@ -47,7 +47,7 @@ type Deps struct {
 	Alert func(ctx context.Context, a Alert)
 	// State keeps a refused PIN across restarts (the store's state
 	// table); nil remembers it for this process only.
-	State  StateStore
+	State  intake.StateStore
 	Clock  intake.Clock
 	Logger *slog.Logger
 	// Open opens the port; nil means go.bug.st/serial. Tests inject.
@@ -60,14 +60,6 @@ type Deps struct {
 type Alert struct {
 	Template string
 	Data     intake.TemplateData
-}
-
-// StateStore keeps small durable values by key.
-type StateStore interface {
-	// State returns the value under key, or an error wrapping
-	// intake.ErrNotFound.
-	State(ctx context.Context, key string) (string, error)
-	SetState(ctx context.Context, key, value string) error
 }
 
 // PortSim is the Config.Port value that runs the modem on an in-process simulator.

@@ -140,24 +140,15 @@ func (d *DB) eraseWalk(ctx context.Context, w walk, ms int64, extra ...any) (int
 		err := d.do(ctx, func(stx querier) error {
 			n, more = 0, false
 			var cur int64
-			err := stx.QueryRowContext(context.Background(), "SELECT CAST(value AS INTEGER) FROM state WHERE key = ?",
-				w.cursor).Scan(&cur)
+			err := stx.QueryRowContext(context.Background(), selectState, w.cursor).Scan(&cur)
 			if err != nil && !errNoRows(err) {
 				return err
 			}
-			ids, waits, err := walkWindow(stx, w.window, cur, ms)
-			if err != nil || len(ids) == 0 {
+			stop, last, rows, blocked, err := walkWindow(stx, w.window, cur, ms)
+			if err != nil || rows == 0 {
 				return err
 			}
-			stop, blocked := cur, false
-			for i, id := range ids {
-				if waits[i] {
-					blocked = true
-					break
-				}
-				stop = id
-			}
-			args := append([]any{cur, ids[len(ids)-1], ms}, extra...)
+			args := append([]any{cur, last, ms}, extra...)
 			res, err := stx.ExecContext(context.Background(), w.erase, args...)
 			if err != nil {
 				return err
@@ -166,11 +157,9 @@ func (d *DB) eraseWalk(ctx context.Context, w walk, ms int64, extra ...any) (int
 				return err
 			}
 			if stop != cur {
-				_, err = stx.ExecContext(context.Background(), `INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?)
-					ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-					w.cursor, stop, d.clock.Now().UnixMilli())
+				_, err = stx.ExecContext(context.Background(), upsertState, w.cursor, stop, d.clock.Now().UnixMilli())
 			}
-			more = !blocked && len(ids) == eraseChunk
+			more = !blocked && rows == eraseChunk
 			return err
 		})
 		total += int(n)
@@ -180,23 +169,28 @@ func (d *DB) eraseWalk(ctx context.Context, w walk, ms int64, extra ...any) (int
 	}
 }
 
-// walkWindow reads the rows of a walk's window after cur: their ids and
-// whether each must wait.
-func walkWindow(stx querier, window string, cur, ms int64) (ids []int64, waits []bool, err error) {
+// walkWindow reads the rows of a walk's window after cur: how many, the
+// last id, and stop, the last id before the first row that must wait
+// (blocked when there is one).
+func walkWindow(stx querier, window string, cur, ms int64) (stop, last int64, n int, blocked bool, err error) {
 	rows, err := stx.QueryContext(context.Background(), window, cur, eraseChunk, ms)
 	if err != nil {
-		return nil, nil, err
+		return 0, 0, 0, false, err
 	}
 	defer rows.Close()
+	stop = cur
 	for rows.Next() {
-		var id int64
 		var wait bool
-		if err := rows.Scan(&id, &wait); err != nil {
-			return nil, nil, err
+		if err := rows.Scan(&last, &wait); err != nil {
+			return 0, 0, 0, false, err
 		}
-		ids, waits = append(ids, id), append(waits, wait)
+		n++
+		blocked = blocked || wait
+		if !blocked {
+			stop = last
+		}
 	}
-	return ids, waits, rows.Err()
+	return stop, last, n, blocked, rows.Err()
 }
 
 // heldByTicket is true for a row of a ticket still kept whole: open, or

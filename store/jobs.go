@@ -232,10 +232,17 @@ func (d *DB) JobStats(ctx context.Context) (intake.JobStats, error) {
 	return s, nil
 }
 
+// The state table's statements, shared with the erasure's cursors.
+const (
+	selectState = "SELECT value FROM state WHERE key = ?"
+	upsertState = `INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
+)
+
 // State returns the value stored under key, or ErrNotFound.
 func (d *DB) State(ctx context.Context, key string) (string, error) {
 	var v string
-	err := d.rdb.QueryRowContext(ctx, "SELECT value FROM state WHERE key = ?", key).Scan(&v)
+	err := d.rdb.QueryRowContext(ctx, selectState, key).Scan(&v)
 	if errNoRows(err) {
 		return "", fmt.Errorf("state %s: %w", key, intake.ErrNotFound)
 	}
@@ -249,8 +256,7 @@ func (d *DB) State(ctx context.Context, key string) (string, error) {
 func (d *DB) SetState(ctx context.Context, key, value string) error {
 	now := d.clock.Now().UnixMilli()
 	err := d.do(ctx, func(stx querier) error {
-		_, err := stx.ExecContext(context.Background(), `INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?)
-			ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, now)
+		_, err := stx.ExecContext(context.Background(), upsertState, key, value, now)
 		return err
 	})
 	if err != nil {
